@@ -1,0 +1,179 @@
+/** Public types of the package: the shapes fixed by the API contract. */
+
+/** Exactly what Flagsmith stores for its RudderStack integration, one row per environment. */
+export interface RudderStackSettings {
+  /** RudderStack HTTP source write key, 1..100 characters, not blank. */
+  api_key: string;
+  /** Data plane URL; absent or null means "https://hosted.rudderlabs.com". */
+  base_url?: string | null;
+}
+
+/** Settings after validation: what delivery uses. */
+export interface ValidatedSettings {
+  writeKey: string;
+  /** No trailing slash, no pasted `/v1/batch` or `/v1/identify`. */
+  dataPlaneUrl: string;
+}
+
+export interface ValidateSettingsOptions {
+  /** Admit localhost and internal address literals (a self-hosted data plane in the same network). */
+  allowPrivateNetworks?: boolean;
+}
+
+/** Where settings come from, by an environment's client-side key (X-Environment-Key). */
+export interface ConfigSource {
+  /** Null when the integration is not enabled in that environment (or soft-deleted). */
+  get(environmentKey: string): RudderStackSettings | null | Promise<RudderStackSettings | null>;
+}
+
+/** One item of the `flags` array of GET/POST /api/v1/identities/. */
+export interface ApiFlag {
+  feature: { name: string };
+  enabled: boolean;
+  feature_state_value: unknown;
+}
+
+/** A flagsmith-nodejs `Flag`. */
+export interface SdkFlag {
+  featureName: string;
+  enabled: boolean;
+  value: unknown;
+}
+
+/** A flagsmith-nodejs `Flags` object. */
+export interface SdkFlags {
+  allFlags(): SdkFlag[];
+}
+
+export type FlagsInput = ApiFlag[] | SdkFlag[] | SdkFlags;
+
+export type IdentityTraitsInput =
+  | Array<{ trait_key: string; trait_value: unknown }>
+  | Record<string, unknown>;
+
+export interface IdentityFetchContext {
+  environmentKey: string;
+  identity: { identifier: string; traits?: IdentityTraitsInput };
+  flags: FlagsInput;
+}
+
+/**
+ * How a flag becomes a trait.
+ * - `documented`: the value when enabled and not null/undefined, else the enabled boolean.
+ * - `flagsmith-python`: the value when enabled and truthy in Python's sense, else the enabled
+ *   boolean (what Flagsmith's Python API sends today).
+ */
+export type ValueMode = 'documented' | 'flagsmith-python';
+
+export interface MappingOptions {
+  valueMode?: ValueMode;
+}
+
+export type Traits = Record<string, unknown>;
+
+/** A RudderStack identify event, as built by the hook (`sentAt` is added at send time). */
+export interface IdentifyMessage {
+  type: 'identify';
+  userId: string;
+  traits: Traits;
+  context: {
+    traits: Traits;
+    library: { name: string; version: string };
+  };
+  channel: 'server';
+  messageId: string;
+  originalTimestamp: string;
+}
+
+export interface BuildIdentifyOptions extends MappingOptions {
+  /** When the hook ran; defaults to now. */
+  timestamp?: Date;
+  /** Defaults to a random UUID. */
+  messageId?: string;
+}
+
+export interface Logger {
+  debug(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+/** The part of a fetch Response that delivery reads. */
+export interface FetchResponseLike {
+  status: number;
+  headers: { get(name: string): string | null };
+  /** Read (and discarded) so a keep-alive socket can be reused. */
+  text?(): Promise<string>;
+}
+
+export interface FetchRequestInit {
+  method: 'POST';
+  headers: Record<string, string>;
+  body: Buffer | string;
+  signal: AbortSignal;
+  redirect: 'manual';
+}
+
+export type FetchLike = (url: string, init: FetchRequestInit) => Promise<FetchResponseLike>;
+
+export interface RudderStackIntegrationOptions {
+  config: ConfigSource | Record<string, RudderStackSettings>;
+  /** Events per batch before sending (default 100). */
+  flushAt?: number;
+  /** Longest an accepted event waits before its batch is sent (default 1000). */
+  flushIntervalMs?: number;
+  /** Serialized, uncompressed batch body limit (default 500 000). */
+  maxBatchBytes?: number;
+  /** One serialized event (default 32 768). */
+  maxEventBytes?: number;
+  /** Events held in memory across all destinations (default 10 000). */
+  maxQueueSize?: number;
+  /** Retries of one batch after its first attempt (default 8). */
+  maxRetries?: number;
+  /** One HTTP attempt (default 10 000). */
+  requestTimeoutMs?: number;
+  /** Content-Encoding: gzip (default true). */
+  gzip?: boolean;
+  /** How long an environment's settings are cached (default 60 000). */
+  configTtlMs?: number;
+  valueMode?: ValueMode;
+  /** Admit data planes on internal addresses (default false). */
+  allowPrivateNetworks?: boolean;
+  /** Replaces the default node-fetch with a keep-alive agent. */
+  fetch?: FetchLike;
+  logger?: Logger;
+}
+
+export type DropReason =
+  | 'queue_full'
+  | 'invalid_settings'
+  | 'config_error'
+  | 'invalid_input'
+  | 'no_user_id'
+  | 'event_too_large'
+  | 'rejected'
+  | 'retries_exhausted'
+  | 'closed'
+  | 'close_timeout';
+
+export interface IntegrationStats {
+  /** Hook calls. */
+  received: number;
+  /** Hook calls for environments where the integration is not enabled. */
+  skipped: number;
+  /** Events accepted into a destination's queue. */
+  enqueued: number;
+  /** Events the data plane answered 2xx for. */
+  delivered: number;
+  /** HTTP attempts after the first attempt of a batch. */
+  retried: number;
+  /** Events given up, by reason. */
+  dropped: Record<DropReason, number>;
+  /** Failed settings lookups (the events wait for the next lookup). */
+  configErrors: number;
+  /** Events held and not in a request: awaiting settings or batching. */
+  queued: number;
+  /** Events in a request or waiting to retry one. */
+  inFlight: number;
+}
