@@ -143,6 +143,20 @@ export interface RudderStackIntegrationOptions {
   /** Replaces the default node-fetch with a keep-alive agent. */
   fetch?: FetchLike;
   logger?: Logger;
+  /** Longest one batch may spend retrying, from its first attempt (default 300 000). */
+  maxRetryDurationMs?: number;
+  /** Backoff before the first retry is up to this; it doubles per retry (default 500). */
+  retryBaseDelayMs?: number;
+  /** Backoff ceiling (default 30 000). */
+  retryMaxDelayMs?: number;
+  /** Longest `Retry-After` honoured; longer asks are cut to this (default 60 000). */
+  maxRetryAfterMs?: number;
+  /** Requests one destination may have in flight at once (default 2). */
+  maxConcurrentRequests?: number;
+  /** First cool-down after a 401/404; it doubles per repeat (default 60 000). */
+  pauseMs?: number;
+  /** Longest cool-down (default 900 000). */
+  maxPauseMs?: number;
 }
 
 export type DropReason =
@@ -170,8 +184,12 @@ export interface IntegrationStats {
   retried: number;
   /** Events given up, by reason. */
   dropped: Record<DropReason, number>;
-  /** Failed settings lookups (the events wait for the next lookup). */
+  /** Failed settings lookups. */
   configErrors: number;
+  /** Extra events made by splitting identifies over `maxEventBytes` (one hook call, several events). */
+  splitEvents: number;
+  /** Traits left out because one alone would not fit in `maxEventBytes` (`trait_too_large`). */
+  traitsDropped: number;
   /** Events held and not in a request: awaiting settings or batching. */
   queued: number;
   /** Events in a request or waiting to retry one. */

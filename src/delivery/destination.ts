@@ -1,0 +1,100 @@
+import Denque from 'denque';
+import type { Endpoint } from './http-sender';
+import { EMPTY_BATCH_BYTES } from './wire';
+
+/** One serialized event waiting for, or travelling in, a batch. */
+export interface QueuedEvent {
+  /** The settlement ledger's number for the hook call it came from. */
+  seq: number;
+  json: string;
+  /** Bytes this event adds to a batch body. */
+  batchBytes: number;
+  /** Epoch ms when the hook accepted it: the flush interval counts from here. */
+  acceptedAt: number;
+}
+
+export interface BatchLimits {
+  flushAt: number;
+  maxBatchBytes: number;
+}
+
+/**
+ * One data plane URL and write key: the only unit that shares batches. It owns the events waiting
+ * for a batch and knows when a batch is due; sending belongs to the caller.
+ */
+export class Destination {
+  readonly pending = new Denque<QueuedEvent>();
+  /** Batch-body bytes of everything pending. */
+  pendingBytes = 0;
+  /** Events at the head of `pending` that must go now, full batch or not (interval passed, or flushed). */
+  private dueCount = 0;
+  requestsInFlight = 0;
+  /** Environments seen routing here, for messages that must say which settings to fix. */
+  readonly environments = new Set<string>();
+  /** Epoch ms until which the data plane has refused this destination's key or source. */
+  pausedUntil = 0;
+  /** Consecutive pauses, for a growing cool-down; reset by a delivery. */
+  pauses = 0;
+  intervalTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly key: string,
+    readonly endpoint: Endpoint,
+    /** Data plane URL, for messages (never the write key). */
+    readonly dataPlaneUrl: string,
+    private readonly limits: BatchLimits,
+  ) {}
+
+  push(event: QueuedEvent, due: boolean): void {
+    this.pending.push(event);
+    this.pendingBytes += event.batchBytes;
+    if (due) this.dueCount = this.pending.length;
+  }
+
+  /** Everything pending now must go without waiting for a full batch. */
+  markAllDue(): void {
+    this.dueCount = this.pending.length;
+  }
+
+  isPaused(now: number): boolean {
+    return this.pausedUntil > now;
+  }
+
+  /** A batch can be cut: something is due, or a full batch (by count or bytes) is waiting. */
+  hasBatchReady(): boolean {
+    if (this.pending.isEmpty()) return false;
+    return (
+      this.dueCount > 0 ||
+      this.pending.length >= this.limits.flushAt ||
+      this.pendingBytes + EMPTY_BATCH_BYTES >= this.limits.maxBatchBytes
+    );
+  }
+
+  /** Takes the next batch from the head: up to `flushAt` events and `maxBatchBytes` bytes, at least one. */
+  takeBatch(): QueuedEvent[] {
+    const batch: QueuedEvent[] = [];
+    let bytes = EMPTY_BATCH_BYTES;
+    while (batch.length < this.limits.flushAt) {
+      const next = this.pending.peekFront();
+      if (!next || (batch.length > 0 && bytes + next.batchBytes > this.limits.maxBatchBytes)) break;
+      this.removeHead();
+      batch.push(next);
+      bytes += next.batchBytes;
+    }
+    return batch;
+  }
+
+  /** Removes and returns the oldest pending event. */
+  removeHead(): QueuedEvent | undefined {
+    const head = this.pending.shift();
+    if (head) {
+      this.pendingBytes -= head.batchBytes;
+      if (this.dueCount > 0) this.dueCount--;
+    }
+    return head;
+  }
+
+  isIdle(): boolean {
+    return this.pending.isEmpty() && this.requestsInFlight === 0 && this.intervalTimer === undefined;
+  }
+}

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import type { IdentifyMessage, Traits } from '../types';
+
+/**
+ * The data plane derives each event's timestamp from its own `sentAt`, so `sentAt` goes on every
+ * event at send time. Events are serialized once, without it, and it is spliced in per attempt.
+ */
+const SENT_AT_LENGTH = ',"sentAt":""'.length + new Date(0).toISOString().length;
+const ENVELOPE_HEAD = '{"batch":[';
+
+/** Bytes one serialized event adds to a batch body: its own, its `sentAt` and a separating comma. */
+export function batchBytesOf(eventBytes: number): number {
+  return eventBytes + SENT_AT_LENGTH + 1;
+}
+
+/** Bytes of a batch body with no events (counting a comma per event overstates a body by one byte). */
+export const EMPTY_BATCH_BYTES = ENVELOPE_HEAD.length + '],"sentAt":""}'.length + new Date(0).toISOString().length;
+
+export function batchBody(eventJson: readonly string[], sentAt: string): string {
+  const withSentAt = ',"sentAt":"' + sentAt + '"}';
+  let body = ENVELOPE_HEAD;
+  for (let i = 0; i < eventJson.length; i++) {
+    if (i > 0) body += ',';
+    const json = eventJson[i]!;
+    body += json.slice(0, -1) + withSentAt;
+  }
+  return body + '],"sentAt":"' + sentAt + '"}';
+}
+
+export interface SerializedEvent {
+  json: string;
+  bytes: number;
+}
+
+export interface SerializedIdentify {
+  /** One event, or several when the traits had to be split to fit `maxEventBytes`. */
+  events: SerializedEvent[];
+  /** Features whose trait alone would not fit in an event: left out. */
+  oversizedTraits: string[];
+}
+
+function serialize(message: IdentifyMessage): SerializedEvent {
+  const json = JSON.stringify(message);
+  return { json, bytes: Buffer.byteLength(json) };
+}
+
+function withTraits(message: IdentifyMessage, traits: Traits, messageId: string): IdentifyMessage {
+  return { ...message, traits, context: { ...message.context, traits }, messageId };
+}
+
+/**
+ * Serializes an identify so that no event exceeds `maxEventBytes`. An event over the limit is split
+ * into several identifies for the same user, each with part of the traits (traits merge
+ * downstream); a trait too large to fit any event on its own is left out and named.
+ */
+export function serializeIdentify(message: IdentifyMessage, maxEventBytes: number): SerializedIdentify {
+  const whole = serialize(message);
+  if (whole.bytes + SENT_AT_LENGTH <= maxEventBytes) return { events: [whole], oversizedTraits: [] };
+
+  const budget = maxEventBytes - SENT_AT_LENGTH;
+  const emptyBytes = serialize(withTraits(message, Object.create(null) as Traits, randomUUID())).bytes;
+  const events: SerializedEvent[] = [];
+  const oversizedTraits: string[] = [];
+  let part: Traits = Object.create(null) as Traits;
+  let partBytes = emptyBytes;
+  let partSize = 0;
+  const closePart = (): void => {
+    // Each part is its own event, so it needs its own messageId; the first keeps the original.
+    const id = events.length === 0 ? message.messageId : randomUUID();
+    events.push(serialize(withTraits(message, part, id)));
+    part = Object.create(null) as Traits;
+    partBytes = emptyBytes;
+    partSize = 0;
+  };
+  for (const name of Object.keys(message.traits)) {
+    // A trait is written twice (traits and context.traits), each time as "name":value plus a comma.
+    const entryBytes = 2 * (Buffer.byteLength(JSON.stringify(name) + ':' + JSON.stringify(message.traits[name])) + 1);
+    if (emptyBytes + entryBytes > budget) {
+      oversizedTraits.push(name);
+      continue;
+    }
+    if (partBytes + entryBytes > budget) closePart();
+    part[name] = message.traits[name];
+    partBytes += entryBytes;
+    partSize++;
+  }
+  if (partSize > 0) closePart();
+  return { events, oversizedTraits };
+}

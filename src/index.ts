@@ -1,0 +1,30 @@
+/** The public surface of flagsmith-rudderstack. */
+export { RudderStackIntegration } from './integration';
+export { StaticConfigSource } from './settings/config-source';
+export { validateSettings, SettingsError } from './settings/validate';
+export { settingsSchema } from './settings/schema';
+export { toTraits, buildIdentifyMessage } from './mapping';
+export type {
+  ApiFlag,
+  BuildIdentifyOptions,
+  ConfigSource,
+  DropReason,
+  FetchLike,
+  FetchRequestInit,
+  FetchResponseLike,
+  FlagsInput,
+  IdentifyMessage,
+  IdentityFetchContext,
+  IdentityTraitsInput,
+  IntegrationStats,
+  Logger,
+  MappingOptions,
+  RudderStackIntegrationOptions,
+  RudderStackSettings,
+  SdkFlag,
+  SdkFlags,
+  Traits,
+  ValidatedSettings,
+  ValidateSettingsOptions,
+  ValueMode,
+} from './types';

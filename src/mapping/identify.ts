@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import type { BuildIdentifyOptions, FlagsInput, IdentifyMessage, IdentityFetchContext } from '../types';
+import { LIBRARY_NAME, LIBRARY_VERSION } from '../version';
+import { InvalidInputError } from './errors';
+import { toTraits } from './traits';
+
+/**
+ * The identify event for one identity fetch: `userId` is the identifier exactly as given, and
+ * the traits are the identity's flags (see `toTraits`). The identity's own traits are not sent,
+ * as Flagsmith does not send them.
+ *
+ * Throws `InvalidInputError`: 'no_user_id' when the identifier is not a string or is blank
+ * (the data plane would reject the whole batch for it), 'invalid_input' when the context or
+ * its flags cannot be read. Nothing else escapes, whatever getters the context carries.
+ */
+export function buildIdentifyMessage(
+  context: IdentityFetchContext,
+  options?: BuildIdentifyOptions,
+): IdentifyMessage {
+  const { identifier, flags } = readContext(context);
+  if (typeof identifier !== 'string' || identifier.trim() === '') {
+    throw new InvalidInputError('no_user_id', 'identity.identifier is not a non-blank string');
+  }
+  // toTraits checks the shape of flags, and throws 'invalid_input' when it is none of FlagsInput.
+  const traits = toTraits(flags as FlagsInput, options);
+  return {
+    type: 'identify',
+    userId: identifier,
+    traits,
+    context: { traits, library: { name: LIBRARY_NAME, version: LIBRARY_VERSION } },
+    channel: 'server',
+    messageId: options?.messageId ?? randomUUID(),
+    originalTimestamp: (options?.timestamp ?? new Date()).toISOString(),
+  };
+}
+
+/** The two parts of the context the event needs, read once; any failure is 'invalid_input'. */
+function readContext(context: unknown): { identifier: unknown; flags: unknown } {
+  try {
+    if (typeof context !== 'object' || context === null) {
+      throw new InvalidInputError('invalid_input', 'context is not an object');
+    }
+    const { identity, flags } = context as Partial<IdentityFetchContext>;
+    if (typeof identity !== 'object' || identity === null) {
+      throw new InvalidInputError('invalid_input', 'context.identity is not an object');
+    }
+    return { identifier: (identity as { identifier?: unknown }).identifier, flags };
+  } catch (error) {
+    if (error instanceof InvalidInputError) throw error;
+    throw new InvalidInputError('invalid_input', 'context could not be read', { cause: error });
+  }
+}

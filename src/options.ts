@@ -1,0 +1,92 @@
+import type { DeliveryOptions } from './delivery/delivery';
+import type { RudderStackIntegrationOptions, ValueMode } from './types';
+
+export const DEFAULTS = {
+  flushAt: 100,
+  flushIntervalMs: 1_000,
+  maxBatchBytes: 500_000,
+  maxEventBytes: 32_768,
+  maxQueueSize: 10_000,
+  maxRetries: 8,
+  maxRetryDurationMs: 300_000,
+  retryBaseDelayMs: 500,
+  retryMaxDelayMs: 30_000,
+  maxRetryAfterMs: 60_000,
+  maxConcurrentRequests: 2,
+  pauseMs: 60_000,
+  maxPauseMs: 900_000,
+  requestTimeoutMs: 10_000,
+  configTtlMs: 60_000,
+  gzip: true,
+  valueMode: 'documented' as ValueMode,
+  allowPrivateNetworks: false,
+} as const;
+
+/** The data plane refuses bodies over 4000 KiB once decompressed. */
+const DATA_PLANE_MAX_BODY_BYTES = 4_096_000;
+
+type NumericOption = keyof DeliveryOptions | 'maxQueueSize' | 'requestTimeoutMs' | 'configTtlMs';
+
+/** Numeric options and the least each may be (maxRetries may be 0: no retries). */
+const MINIMUM: Record<NumericOption, number> = {
+  flushAt: 1,
+  flushIntervalMs: 0,
+  maxBatchBytes: 1_024,
+  maxEventBytes: 256,
+  maxQueueSize: 1,
+  maxRetries: 0,
+  maxRetryDurationMs: 0,
+  retryBaseDelayMs: 0,
+  retryMaxDelayMs: 0,
+  maxRetryAfterMs: 0,
+  maxConcurrentRequests: 1,
+  pauseMs: 0,
+  maxPauseMs: 0,
+  requestTimeoutMs: 1,
+  configTtlMs: 0,
+};
+
+export type ResolvedOptions = DeliveryOptions & {
+  maxQueueSize: number;
+  requestTimeoutMs: number;
+  configTtlMs: number;
+  gzip: boolean;
+  valueMode: ValueMode;
+  allowPrivateNetworks: boolean;
+};
+
+/** Fills in defaults; throws a TypeError naming every option that is wrong and what it takes. */
+export function resolveOptions(options: RudderStackIntegrationOptions): ResolvedOptions {
+  const problems: string[] = [];
+  const resolved = { ...DEFAULTS } as ResolvedOptions;
+  for (const name of Object.keys(MINIMUM) as NumericOption[]) {
+    const value = options[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < MINIMUM[name]) {
+      problems.push(`${name} must be a whole number of at least ${MINIMUM[name]} (got ${String(value)})`);
+    } else {
+      resolved[name] = value;
+    }
+  }
+  if (options.valueMode !== undefined) {
+    if (options.valueMode === 'documented' || options.valueMode === 'flagsmith-python') resolved.valueMode = options.valueMode;
+    else problems.push(`valueMode must be 'documented' or 'flagsmith-python' (got ${String(options.valueMode)})`);
+  }
+  for (const name of ['gzip', 'allowPrivateNetworks'] as const) {
+    const value = options[name];
+    if (value === undefined) continue;
+    if (typeof value === 'boolean') resolved[name] = value;
+    else problems.push(`${name} must be true or false (got ${String(value)})`);
+  }
+  if (resolved.maxEventBytes > resolved.maxBatchBytes) {
+    problems.push(`maxEventBytes (${resolved.maxEventBytes}) must not exceed maxBatchBytes (${resolved.maxBatchBytes})`);
+  }
+  if (resolved.maxBatchBytes > DATA_PLANE_MAX_BODY_BYTES) {
+    problems.push(`maxBatchBytes must be at most ${DATA_PLANE_MAX_BODY_BYTES}: the data plane refuses larger bodies`);
+  }
+  if (options.config === null || typeof options.config !== 'object') {
+    problems.push('config must be a ConfigSource (an object with get(environmentKey)) or an object of settings by environment key');
+  }
+  if (problems.length > 0) throw new TypeError(`flagsmith-rudderstack: invalid options: ${problems.join('; ')}`);
+  return resolved;
+}

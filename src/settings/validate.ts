@@ -1,0 +1,105 @@
+/**
+ * Settings validation: the JSON Schema (compiled once), then the data plane URL rules.
+ * Every problem is reported at once, in words a self-hoster can act on, and no message ever
+ * contains the write key.
+ */
+import Ajv, { type ErrorObject } from 'ajv';
+import type { RudderStackSettings, ValidatedSettings, ValidateSettingsOptions } from '../types';
+import { settingsSchema } from './schema';
+import { checkBaseUrl } from './base-url';
+import { createEcho, EXAMPLE_DATA_PLANE_URL } from './messages';
+
+const matchesSchema = new Ajv({ allErrors: true }).compile<RudderStackSettings>(settingsSchema);
+
+export class SettingsError extends Error {
+  /** One message per problem, each naming the field and what to type instead. */
+  readonly errors: string[];
+
+  constructor(errors: string[]) {
+    super(`Invalid RudderStack settings: ${errors.map((error, i) => `(${i + 1}) ${error}`).join(' ')}`);
+    this.name = 'SettingsError';
+    this.errors = errors;
+  }
+}
+
+/**
+ * Checks what a self-hoster typed and returns what delivery uses, or throws SettingsError
+ * listing every problem. Synchronous: a host name that resolves to an internal address is
+ * refused when connecting (see network-guard.ts), not here.
+ */
+export function validateSettings(input: unknown, options: ValidateSettingsOptions = {}): ValidatedSettings {
+  const schemaErrors = matchesSchema(input) ? [] : (matchesSchema.errors ?? []);
+  const errors = schemaMessages(schemaErrors, input);
+  // The URL rules need a well-typed base_url; a wrong type is already reported above.
+  if (!isRecord(input) || schemaErrors.some((error) => error.instancePath === '/base_url')) {
+    throw new SettingsError(errors);
+  }
+  const baseUrl = checkBaseUrl(input.base_url as string | null | undefined, {
+    allowPrivateNetworks: options.allowPrivateNetworks === true,
+    echo: createEcho(typeof input.api_key === 'string' ? input.api_key : ''),
+  });
+  if ('errors' in baseUrl) errors.push(...baseUrl.errors);
+  if (errors.length > 0 || 'errors' in baseUrl) throw new SettingsError(errors);
+  return { writeKey: input.api_key as string, dataPlaneUrl: baseUrl.dataPlaneUrl };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Distinct messages: a blank key fails both minLength and pattern. */
+function schemaMessages(errors: ErrorObject[], input: unknown): string[] {
+  return [...new Set(errors.map((error) => schemaMessage(error, input)))];
+}
+
+const WRITE_KEY_HINT = 'paste the write key of your RudderStack HTTP source';
+
+/** Never echoes a value: only its kind or length. */
+function schemaMessage(error: ErrorObject, input: unknown): string {
+  const field = error.instancePath.slice(1);
+  const value = isRecord(input) && field ? input[field] : input;
+  switch (`${field}:${error.keyword}`) {
+    case ':type':
+      return (
+        'settings: must be an object like {"api_key": "<write key>", "base_url": "https://..."}, ' +
+        `not ${describeKind(value)}`
+      );
+    case ':required':
+      return `api_key: missing; ${WRITE_KEY_HINT}`;
+    case 'api_key:type':
+      return `api_key: must be text, not ${describeKind(value)}; ${WRITE_KEY_HINT}`;
+    case 'api_key:minLength':
+    case 'api_key:pattern':
+      return `api_key: is blank; ${WRITE_KEY_HINT}`;
+    case 'api_key:maxLength':
+      return (
+        `api_key: is ${lengthOf(value)} characters long, more than the 100 a write key can have; ` +
+        `${WRITE_KEY_HINT} and nothing else`
+      );
+    case 'base_url:type':
+      return (
+        `base_url: must be text or null, not ${describeKind(value)}; ` +
+        `use the data plane URL from your RudderStack dashboard, e.g. ${EXAMPLE_DATA_PLANE_URL}`
+      );
+    case 'base_url:maxLength':
+      return (
+        `base_url: is ${lengthOf(value)} characters long, more than the 200 Flagsmith stores; ` +
+        `use the data plane URL from your RudderStack dashboard, e.g. ${EXAMPLE_DATA_PLANE_URL}`
+      );
+    default:
+      return `${field || 'settings'}: ${error.message ?? 'is not valid'}`;
+  }
+}
+
+/** Counted in code points, as JSON Schema's maxLength counts. */
+function lengthOf(value: unknown): number {
+  return typeof value === 'string' ? [...value].length : 0;
+}
+
+/** What a value is, in words, without showing it. */
+function describeKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
