@@ -7,6 +7,7 @@ import { buildIdentifyMessage } from './mapping/identify';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { toConfigSource } from './settings/config-source';
 import { SettingsCache, type SettingsEntry } from './settings/settings-cache';
+import { flushBeforeExit, stopFlushingBeforeExit } from './exit-flush';
 import { Counters } from './stats';
 import type { IdentifyMessage, IdentityFetchContext, IntegrationStats, Logger, RudderStackIntegrationOptions } from './types';
 
@@ -56,6 +57,7 @@ export class RudderStackIntegration {
       allowPrivateNetworks: this.options.allowPrivateNetworks,
     });
     this.delivery = new Delivery(this.options, sender, this.ledger, this.counters, this.logger);
+    flushBeforeExit(this);
   }
 
   /** Synchronous; never throws; never waits on I/O. */
@@ -88,6 +90,11 @@ export class RudderStackIntegration {
   invalidate(environmentKey?: string): void {
     this.settings.invalidate(environmentKey);
     this.delivery.resume(environmentKey);
+  }
+
+  /** Sends what is held now; called when the host's event loop runs dry (see exit-flush.ts). */
+  flushHeld(): void {
+    if (this.ledger.held > 0) this.delivery.flushNow();
   }
 
   stats(): IntegrationStats {
@@ -177,6 +184,7 @@ export class RudderStackIntegration {
       );
     }
     this.delivery.stop();
+    stopFlushingBeforeExit(this);
   }
 }
 

@@ -269,13 +269,8 @@ export class Delivery {
     destination.pauses++;
     destination.pausedUntil = Date.now() + coolDownMs;
     this.dropPending(destination, 'rejected');
-    const status = outcome.kind === 'response' ? outcome.status : 0;
-    const fix =
-      status === 401
-        ? 'the data plane does not know this write key: copy the Write Key of an HTTP API source into the API Key of the RudderStack integration'
-        : 'the source is disabled or the URL is not a data plane: enable the source in RudderStack, or correct the Base URL';
     this.logger.warn(
-      `${this.describe(destination)} answered HTTP ${status}: ${fix}. ` +
+      `${this.describe(destination)}: ${pauseReason(outcome)}. ` +
         `Events for it are dropped for ${Math.round(coolDownMs / 1000)} s, or until its settings change.`,
     );
   }
@@ -302,6 +297,17 @@ export class Delivery {
     else this.counters.dropped[result] += batch.length;
     for (const event of batch) this.ledger.settle(event.seq);
   }
+}
+
+/** What a self-hoster must fix when a destination is paused. */
+function pauseReason(outcome: AttemptOutcome): string {
+  if (outcome.kind === 'response' && outcome.status === 401) {
+    return 'answered HTTP 401: the data plane does not know this write key; copy the Write Key of an HTTP API source into the API Key of the RudderStack integration';
+  }
+  if (outcome.kind === 'response') {
+    return `answered HTTP ${outcome.status}: the source is disabled or the URL is not a data plane; enable the source in RudderStack, or correct the Base URL`;
+  }
+  return `was not contacted: ${describeOutcome(outcome)}`;
 }
 
 function describeOutcome(outcome: AttemptOutcome): string {

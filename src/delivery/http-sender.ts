@@ -99,10 +99,12 @@ export class HttpSender {
     } catch (error) {
       if (shutdown.aborted) return { kind: 'aborted' };
       const timedOut = attempt.signal.aborted;
+      const code = (error as NodeJS.ErrnoException | undefined)?.code;
       return {
         kind: 'network-error',
         timedOut,
         message: timedOut ? `no answer within ${this.options.requestTimeoutMs} ms` : errorMessage(error),
+        ...(code ? { code } : {}),
       };
     } finally {
       clearTimeout(timer);

@@ -15,16 +15,19 @@ export type AttemptVerdict =
 
 export type AttemptOutcome =
   | { kind: 'response'; status: number; retryAfterMs?: number }
-  | { kind: 'network-error'; message: string; timedOut: boolean }
+  | { kind: 'network-error'; message: string; timedOut: boolean; code?: string }
   /** The integration is closing and gave up on this attempt. */
   | { kind: 'aborted' };
+
+const INTERNAL_ADDRESS_CODE = 'ERR_INTERNAL_ADDRESS';
 
 /** 501, 505 and 511 will not get better by asking again. */
 const PERMANENT_5XX = new Set([501, 505, 511]);
 
 export function verdictOf(outcome: AttemptOutcome, batchSize: number): AttemptVerdict {
   if (outcome.kind === 'aborted') return 'reject';
-  if (outcome.kind === 'network-error') return 'retry';
+  // The network guard refused the host's address: a settings problem, not a passing fault.
+  if (outcome.kind === 'network-error') return outcome.code === INTERNAL_ADDRESS_CODE ? 'pause' : 'retry';
   const { status } = outcome;
   if (status >= 200 && status < 300) return 'delivered';
   if (status === 408 || status === 429) return 'retry';
