@@ -4,6 +4,15 @@ export { StaticConfigSource } from './settings/config-source';
 export { validateSettings, SettingsError } from './settings/validate';
 export { settingsSchema } from './settings/schema';
 export { toTraits, buildIdentifyMessage } from './mapping';
+export { PostgresConfigSource, PostgresConfigSourceError } from './settings/postgres-config-source';
+export type {
+  PostgresConfigSourceErrorReason,
+  PostgresConfigSourceOptions,
+  SaveResult,
+  SqlClient,
+} from './settings/postgres-config-source';
+export { withRudderStack } from './local-evaluation/with-rudderstack';
+export type { IdentityFetchHook, IdentityFlagsClient, WithRudderStackOptions } from './local-evaluation/with-rudderstack';
 export type {
   ApiFlag,
   BuildIdentifyOptions,
