@@ -3,6 +3,7 @@ export { RudderStackIntegration } from './integration';
 export { StaticConfigSource } from './settings/config-source';
 export { validateSettings, SettingsError } from './settings/validate';
 export { settingsSchema } from './settings/schema';
+export { integrationManifest, type IntegrationManifest } from './manifest';
 export { toTraits, buildIdentifyMessage } from './mapping';
 export { PostgresConfigSource, PostgresConfigSourceError } from './settings/postgres-config-source';
 export type {

@@ -1,2 +1,136 @@
 #!/usr/bin/env node
-// Placeholder entry so the build has the bin target; the commands arrive with the CLI work.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { SettingsError } from '../settings/validate';
+import type { ValueMode } from '../types';
+import { LIBRARY_VERSION } from '../version';
+import { backfill } from './backfill';
+import { check } from './check';
+import { demo } from './demo';
+import { sink, SINK_WRITE_KEYS_ENV } from './sink';
+import { CommandFailure, DATA_PLANE_URL_ENV, UsageError, WRITE_KEY_ENV } from './usage';
+
+/** Exit code of a bad argument, as most command-line tools use it. */
+const USAGE_EXIT_CODE = 2;
+
+function integer(min: number, max: number) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}.`);
+    return value;
+  };
+}
+
+function share(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !(value >= 0 && value <= 1)) throw new InvalidArgumentError('must be a number from 0 to 1.');
+  return value;
+}
+
+const examples = (...lines: string[]): string => `\nExample:\n${lines.map((line) => `  $ ${line}`).join('\n')}\n`;
+
+const dataPlaneUrlOption = (): Option =>
+  new Option('--data-plane-url <url>', 'RudderStack data plane URL (default https://hosted.rudderlabs.com)').env(DATA_PLANE_URL_ENV);
+const writeKeyFileOption = (): Option =>
+  new Option('--write-key-file <file>', `file holding the write key (otherwise ${WRITE_KEY_ENV}; never a bare argument)`);
+const privateNetworksOption = (): Option =>
+  new Option('--allow-private-networks', 'admit a data plane on localhost or an internal address (self-hosted RudderStack)').default(false);
+
+function buildProgram(): Command {
+  const program = new Command('flagsmith-rudderstack')
+    .description('Check RudderStack settings, backfill identities, and run a local data plane for Flagsmith\'s RudderStack integration.')
+    .version(LIBRARY_VERSION)
+    .exitOverride()
+    // Commander's one-line messages, without a wall of usage after them.
+    .showHelpAfterError(false);
+
+  program
+    .command('check')
+    .description('Validate the settings and send one clearly marked test identify; exit 0 only if it was delivered.')
+    .addOption(dataPlaneUrlOption())
+    .addOption(writeKeyFileOption())
+    .addOption(privateNetworksOption())
+    .addOption(new Option('--timeout-ms <ms>', 'how long to wait for the answer').default(10_000).argParser(integer(1, 600_000)))
+    .addHelpText('after', examples(`${WRITE_KEY_ENV}=... flagsmith-rudderstack check --data-plane-url https://yourcompany.dataplane.rudderstack.com`))
+    .action(async (options: { dataPlaneUrl?: string; writeKeyFile?: string; allowPrivateNetworks: boolean; timeoutMs: number }) => {
+      process.exitCode = await check(options);
+    });
+
+  program
+    .command('backfill')
+    .description("Send existing identities' current flags, evaluated offline from an environment document, as identify events.")
+    .requiredOption('--environment-document <file>', 'the JSON that /api/v1/environment-document/ returns')
+    .requiredOption('--identities <file>', 'NDJSON of {"identifier", "traits"}, or CSV with an identifier column and one column per trait')
+    .addOption(new Option('--format <format>', 'identities file format (default: by extension, else by content)').choices(['ndjson', 'csv']))
+    .addOption(new Option('--skip <n>', 'skip the first n identities (to resume)').default(0).argParser(integer(0, Number.MAX_SAFE_INTEGER)))
+    .option('--dry-run', 'print the identify events as NDJSON instead of sending them', false)
+    .addOption(new Option('--value-mode <mode>', 'how a flag becomes a trait').choices(['documented', 'flagsmith-python']).default('documented'))
+    .addOption(dataPlaneUrlOption())
+    .addOption(writeKeyFileOption())
+    .addOption(privateNetworksOption())
+    .addHelpText(
+      'after',
+      examples(
+        `${WRITE_KEY_ENV}=... flagsmith-rudderstack backfill --environment-document env.json --identities users.csv --data-plane-url https://yourcompany.dataplane.rudderstack.com`,
+        'flagsmith-rudderstack backfill --environment-document env.json --identities users.ndjson --dry-run | head',
+      ),
+    )
+    .action(async (options: Parameters<typeof backfill>[0] & { valueMode: ValueMode }) => {
+      process.exitCode = await backfill(options);
+    });
+
+  program
+    .command('sink')
+    .description('Run a local RudderStack-compatible data plane on 127.0.0.1 that prints what it receives.')
+    .addOption(new Option('--port <port>', 'port to listen on, 0 for any free port').default(8080).argParser(integer(0, 65_535)))
+    .option('--write-keys-file <file>', `accept only these write keys, one a line (or ${SINK_WRITE_KEYS_ENV}, comma-separated); any key otherwise`)
+    .option('--out <file>', 'write the events as NDJSON to this file instead of printing them')
+    .addOption(new Option('--fail-rate <share>', 'answer this share of requests with --status, to rehearse outages').argParser(share))
+    .addOption(new Option('--status <status>', 'status of failed requests (default 503; alone: every request fails)').argParser(integer(200, 599)))
+    .addHelpText('after', examples('flagsmith-rudderstack sink --port 8080 --fail-rate 0.3 --status 503'))
+    .action(async (options: Parameters<typeof sink>[0]) => {
+      process.exitCode = await sink(options);
+    });
+
+  program
+    .command('demo')
+    .description(
+      `Run the reference host with the hook wired in, drive it with Flagsmith's JavaScript client, and show the identify events ` +
+        `(to a local data plane, or to yours when ${WRITE_KEY_ENV} and ${DATA_PLANE_URL_ENV} are set).`,
+    )
+    .addOption(privateNetworksOption())
+    .addHelpText('after', examples('npm start', `${WRITE_KEY_ENV}=... ${DATA_PLANE_URL_ENV}=https://yourcompany.dataplane.rudderstack.com flagsmith-rudderstack demo`))
+    .action(async (options: { allowPrivateNetworks: boolean }) => {
+      process.exitCode = await demo(options);
+    });
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    // Commander has already printed its message (or the help, whose exit code is 0).
+    if (error instanceof CommanderError) process.exitCode = error.exitCode === 0 ? 0 : USAGE_EXIT_CODE;
+    else if (error instanceof UsageError) fail(USAGE_EXIT_CODE, `error: ${error.message}`);
+    else if (error instanceof SettingsError) fail(1, ['error: invalid settings:', ...error.errors.map(onCommandLine)].join('\n'));
+    else if (error instanceof CommandFailure) fail(1, `error: ${error.message}`);
+    else throw error;
+  }
+}
+
+/** validateSettings speaks to a host's code; here the option is a flag. */
+function onCommandLine(message: string): string {
+  return `  ${message.replace('set allowPrivateNetworks: true', 'pass --allow-private-networks')}`;
+}
+
+function fail(exitCode: number, message: string): void {
+  process.stderr.write(`${message}\n`);
+  process.exitCode = exitCode;
+}
+
+main(process.argv).catch((error: unknown) => {
+  // A bug, not a user's mistake: show all of it.
+  console.error(error);
+  process.exitCode = 1;
+});

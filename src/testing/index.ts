@@ -1,12 +1,18 @@
 // `flagsmith-rudderstack/testing`: tools for testing a host's integration without a real data plane.
 export { startLocalDataPlane } from './local-data-plane';
+export { createTestIntegration } from './test-integration';
+export { apiFlags, identitiesResponse, sdkFlags } from './fixtures';
 export type {
   DataPlanePath,
   FailureSpec,
   LocalDataPlane,
   LocalDataPlaneOptions,
+  RandomFailures,
   ReceivedBatch,
   ReceivedEvent,
   ReceivedRequest,
   RequestOutcome,
 } from './local-data-plane';
+export type { TestIntegration, TestIntegrationOptions } from './test-integration';
+export type { FlagSpec, IdentitiesResponseSpec } from './fixtures';
+export type { ApiFlagItem, ApiTrait, FlagValue, IdentitiesResponse } from '../host/flagsmith-response';

@@ -74,6 +74,25 @@ export interface LocalDataPlaneOptions {
    * it throws is reported with `process.emitWarning` and changes nothing else.
    */
   onBatch?: (batch: ReceivedBatch) => void;
+  /**
+   * A poison event: a request holding an event for which this returns true is answered 400
+   * "event is not a valid rudder event" and nothing of it is stored, as the gateway refuses a
+   * whole request for one bad event. Called only for events that pass the gateway's own checks.
+   */
+  rejectEvent?: (event: ReceivedEvent) => boolean;
+  /** Called for every request once it is settled, like `onBatch` (what it throws is only reported). */
+  onRequest?: (request: ReceivedRequest) => void;
+  /** Answers a random share of the requests the failure script leaves alone with a status, to rehearse outages. */
+  randomFailures?: RandomFailures;
+}
+
+export interface RandomFailures {
+  /** Share of requests that fail, from 0 to 1. */
+  rate: number;
+  /** Status they are answered with, e.g. 503. */
+  status: number;
+  /** Numbers from 0 (inclusive) to 1 (exclusive); default Math.random. */
+  random?: () => number;
 }
 
 export interface LocalDataPlane {
@@ -141,6 +160,9 @@ interface DataPlaneSettings {
   writeKeys: ReadonlySet<string> | null;
   maxRequestBytes: number;
   onBatch: ((batch: ReceivedBatch) => void) | null;
+  rejectEvent: ((event: ReceivedEvent) => boolean) | null;
+  onRequest: ((request: ReceivedRequest) => void) | null;
+  randomFailures: Required<RandomFailures> | null;
 }
 
 type BodyReading =
@@ -243,7 +265,7 @@ class LocalDataPlaneServer implements LocalDataPlane {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Taken on arrival, so concurrent requests use the script in the order they came.
-    const failure = this.script.shift();
+    const failure = this.script.shift() ?? this.randomFailure();
     const gzip = isGzipEncoded(req.headers);
     const reading = await readBody(req, gzip, this.settings.maxRequestBytes);
     const facts: RequestFacts = {
@@ -264,7 +286,7 @@ class LocalDataPlaneServer implements LocalDataPlane {
   }
 
   private answerNormally(facts: RequestFacts, reading: ReadBody, res: ServerResponse): void {
-    const verdict = judge(facts, reading, this.settings.writeKeys);
+    const verdict = judge(facts, reading, this.settings.writeKeys, this.settings.rejectEvent);
     if (verdict.accepted) {
       this.store(facts, verdict);
       answer(res, 200, 'ok');
@@ -290,13 +312,18 @@ class LocalDataPlaneServer implements LocalDataPlane {
         this.record(facts, null, 'hang');
         return;
       case 'accept-then-drop': {
-        const verdict = judge(facts, reading, this.settings.writeKeys);
+        const verdict = judge(facts, reading, this.settings.writeKeys, this.settings.rejectEvent);
         if (verdict.accepted) this.store(facts, verdict);
         res.socket?.destroy();
         this.record(facts, null, 'dropped-after-body');
         return;
       }
     }
+  }
+
+  private randomFailure(): FailureSpec | undefined {
+    const random = this.settings.randomFailures;
+    return random && random.random() < random.rate ? { status: random.status } : undefined;
   }
 
   private store(facts: RequestFacts, verdict: Extract<Verdict, { accepted: true }>): void {
@@ -335,7 +362,14 @@ class LocalDataPlaneServer implements LocalDataPlane {
   }
 
   private record(facts: RequestFacts, status: number | null, outcome: RequestOutcome): void {
-    this.requests.push({ ...facts, status, outcome });
+    const request: ReceivedRequest = { ...facts, status, outcome };
+    this.requests.push(request);
+    if (!this.settings.onRequest) return;
+    try {
+      this.settings.onRequest(request);
+    } catch (error) {
+      process.emitWarning(`local data plane: onRequest threw: ${describeError(error)}`);
+    }
   }
 
   private shortfall(n: number): string {
@@ -364,7 +398,21 @@ function settingsFrom(options: LocalDataPlaneOptions): DataPlaneSettings {
     writeKeys: options.writeKeys ? new Set(options.writeKeys) : null,
     maxRequestBytes,
     onBatch: options.onBatch ?? null,
+    rejectEvent: options.rejectEvent ?? null,
+    onRequest: options.onRequest ?? null,
+    randomFailures: randomFailuresFrom(options.randomFailures),
   };
+}
+
+function randomFailuresFrom(options: RandomFailures | undefined): Required<RandomFailures> | null {
+  if (!options) return null;
+  if (typeof options.rate !== 'number' || !(options.rate >= 0 && options.rate <= 1)) {
+    throw new RangeError(`startLocalDataPlane: randomFailures.rate must be a number from 0 to 1, got ${String(options.rate)}`);
+  }
+  if (!Number.isInteger(options.status) || options.status < 200 || options.status > 599) {
+    throw new RangeError(`startLocalDataPlane: randomFailures.status must be an integer from 200 to 599, got ${String(options.status)}`);
+  }
+  return { rate: options.rate, status: options.status, random: options.random ?? Math.random };
 }
 
 function isLoopback(host: string): boolean {
@@ -482,7 +530,12 @@ function writeKeyFrom(authorization: string | undefined): string | null {
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** The gateway's checks, in its order. A bad gzip body is answered like unreadable JSON (the closest answer it has). */
-function judge(facts: RequestFacts, reading: ReadBody, writeKeys: ReadonlySet<string> | null): Verdict {
+function judge(
+  facts: RequestFacts,
+  reading: ReadBody,
+  writeKeys: ReadonlySet<string> | null,
+  rejectEvent: ((event: ReceivedEvent) => boolean) | null = null,
+): Verdict {
   const reject = (rejection: Rejection): Verdict => ({ accepted: false, rejection });
   if (facts.method !== 'POST' || !ENDPOINTS.has(facts.path)) return reject(REJECTIONS.notFound);
   if (facts.writeKey === null) return reject(REJECTIONS.noWriteKey);
@@ -501,7 +554,7 @@ function judge(facts: RequestFacts, reading: ReadBody, writeKeys: ReadonlySet<st
   if (events.length === 0) return reject(REJECTIONS.emptyBatch);
   for (const event of events) {
     // /v1/identify needs no `type`: the gateway sets it from the endpoint.
-    const problem = eventProblem(event, isBatch);
+    const problem = eventProblem(event, isBatch) ?? (rejectEvent?.(event as ReceivedEvent) ? REJECTIONS.notRudderEvent : null);
     if (problem) return reject(problem);
   }
   const sentAt = isRecord(payload) && typeof payload.sentAt === 'string' ? payload.sentAt : null;

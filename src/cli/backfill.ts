@@ -1,0 +1,133 @@
+import { once } from 'node:events';
+import { offlineFlagsmith } from '../host/offline-flagsmith';
+import { RudderStackIntegration } from '../integration';
+import { buildIdentifyMessage } from '../mapping';
+import { validateSettings } from '../settings/validate';
+import type { DropReason, IntegrationStats, Logger, ValueMode } from '../types';
+import { countRecords, detectFormat, readIdentities, type IdentitiesFormat } from './identities-file';
+import { Progress } from './progress';
+import { readWriteKey, requireFile } from './usage';
+
+export interface BackfillOptions {
+  environmentDocument: string;
+  identities: string;
+  format?: IdentitiesFormat;
+  skip: number;
+  dryRun: boolean;
+  dataPlaneUrl?: string;
+  writeKeyFile?: string;
+  allowPrivateNetworks: boolean;
+  valueMode: ValueMode;
+}
+
+/** The one environment a backfill sends for; it names the destination in log lines. */
+const ENVIRONMENT = 'backfill';
+/** Events held (queued or in a request) before reading waits for them: bounds memory whatever the file's size. */
+const MAX_HELD_EVENTS = 2_000;
+/** Invalid records reported one by one; the rest are only counted. */
+const MAX_REPORTED_PROBLEMS = 10;
+
+/** Exit code: 0 when every record was an identity and was delivered (or printed), 1 otherwise, 130 when interrupted. */
+export async function backfill(options: BackfillOptions): Promise<number> {
+  requireFile(options.environmentDocument, '--environment-document');
+  requireFile(options.identities, '--identities');
+  const integration = options.dryRun ? null : createIntegration(options);
+  const format = options.format ?? (await detectFormat(options.identities));
+  const total = Math.max(0, (await countRecords(options.identities, format)) - options.skip);
+  const flagsmith = offlineFlagsmith(options.environmentDocument);
+  const progress = new Progress(total, process.stderr);
+  const startedAt = Date.now();
+
+  let interrupted = false;
+  const onInterrupt = (): void => {
+    // A second Ctrl-C stops at once.
+    if (interrupted) process.exit(130);
+    interrupted = true;
+  };
+  process.on('SIGINT', onInterrupt);
+
+  let position = 0;
+  let sent = 0;
+  let invalid = 0;
+  const report = (): void => {
+    const stats = integration?.stats();
+    progress.update({ done: sent + invalid, delivered: stats?.delivered ?? 0, failed: stats ? failedCount(stats) : 0 });
+  };
+  try {
+    for await (const record of readIdentities(options.identities, format)) {
+      if (interrupted) break;
+      position++;
+      if (position <= options.skip) continue;
+      if ('problem' in record) {
+        if (++invalid <= MAX_REPORTED_PROBLEMS) process.stderr.write(`skipped ${record.problem}\n`);
+        continue;
+      }
+      const { identifier, traits } = record.identity;
+      const flags = await flagsmith.getIdentityFlags(identifier, traits);
+      const context = { environmentKey: ENVIRONMENT, identity: { identifier }, flags };
+      if (integration) {
+        integration.postIdentityFetch(context);
+        const { queued, inFlight } = integration.stats();
+        if (queued + inFlight >= MAX_HELD_EVENTS) await integration.flush();
+      } else if (!process.stdout.write(`${JSON.stringify(buildIdentifyMessage(context, { valueMode: options.valueMode }))}\n`)) {
+        await once(process.stdout, 'drain');
+      }
+      sent++;
+      if (sent % 100 === 0) report();
+    }
+    // Everything handed over is sent before the summary, also after Ctrl-C.
+    await integration?.flush();
+    report();
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    progress.stop();
+    await integration?.close();
+    await flagsmith.close();
+  }
+
+  const stats = integration?.stats();
+  const summary = [
+    `${interrupted ? 'Interrupted' : 'Done'} in ${((Date.now() - startedAt) / 1000).toFixed(1)} s: ` +
+      `${sent} identit${sent === 1 ? 'y' : 'ies'} ${options.dryRun ? 'printed' : 'sent'}` +
+      (invalid > 0 ? `, ${invalid} invalid record(s) skipped` : '') +
+      (options.skip > 0 ? `, the first ${options.skip} skipped as asked` : '') +
+      '.',
+  ];
+  if (stats) summary.push(`Delivered: ${stats.delivered}. Dropped: ${describeDropped(stats)}.`);
+  if (interrupted) {
+    summary.push(`Everything read so far was flushed. To resume, run the same command with --skip ${position}`);
+  }
+  // With --dry-run stdout carries the events, so the summary goes to stderr.
+  (options.dryRun ? process.stderr : process.stdout).write(`${summary.join('\n')}\n`);
+  if (interrupted) return 130;
+  return invalid > 0 || (stats !== undefined && stats.delivered < sent) ? 1 : 0;
+}
+
+function createIntegration(options: BackfillOptions): RudderStackIntegration {
+  const settings = { api_key: readWriteKey(options.writeKeyFile), base_url: options.dataPlaneUrl ?? null };
+  // Throws SettingsError, which main reports line by line.
+  validateSettings(settings, { allowPrivateNetworks: options.allowPrivateNetworks });
+  return new RudderStackIntegration({
+    config: { [ENVIRONMENT]: settings },
+    allowPrivateNetworks: options.allowPrivateNetworks,
+    valueMode: options.valueMode,
+    logger: stderrLogger,
+  });
+}
+
+/** Delivery's warnings (already rate limited) go to stderr; they never contain the write key. */
+const stderrLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (...args: unknown[]) => process.stderr.write(`\nwarning: ${args.join(' ')}\n`),
+  error: (...args: unknown[]) => process.stderr.write(`\nerror: ${args.join(' ')}\n`),
+};
+
+function failedCount(stats: IntegrationStats): number {
+  return Object.values(stats.dropped).reduce((sum, count) => sum + count, 0);
+}
+
+function describeDropped(stats: IntegrationStats): string {
+  const reasons = (Object.entries(stats.dropped) as Array<[DropReason, number]>).filter(([, count]) => count > 0);
+  return reasons.length === 0 ? 'none' : reasons.map(([reason, count]) => `${count} ${reason}`).join(', ');
+}

@@ -1,0 +1,73 @@
+import * as fs from 'node:fs';
+import { startLocalDataPlane } from '../testing/local-data-plane';
+import { describeBatch } from './describe-batch';
+import { UsageError } from './usage';
+
+export const SINK_WRITE_KEYS_ENV = 'SINK_WRITE_KEYS';
+
+export interface SinkOptions {
+  port: number;
+  writeKeysFile?: string;
+  out?: string;
+  failRate?: number;
+  status?: number;
+}
+
+/** Runs until SIGINT or SIGTERM; resolves with the exit code. */
+export async function sink(options: SinkOptions): Promise<number> {
+  const writeKeys = sinkWriteKeys(options.writeKeysFile);
+  const out = options.out === undefined ? null : fs.createWriteStream(options.out);
+  let events = 0;
+  let refused = 0;
+  const dataPlane = await startLocalDataPlane({
+    port: options.port,
+    writeKeys: writeKeys ?? undefined,
+    ...(options.failRate !== undefined || options.status !== undefined
+      ? { randomFailures: { rate: options.failRate ?? 1, status: options.status ?? 503 } }
+      : {}),
+    onBatch: (batch) => {
+      events += batch.events.length;
+      if (!out) return void process.stdout.write(`${describeBatch(batch)}\n`);
+      for (const event of batch.events) out.write(`${JSON.stringify(event)}\n`);
+      process.stdout.write(`${batch.receivedAt.toISOString()}  POST ${batch.path}  ${batch.events.length} event(s) written to ${options.out}\n`);
+    },
+    onRequest: (request) => {
+      if (request.status !== 200) {
+        refused++;
+        process.stdout.write(`${new Date().toISOString()}  ${request.method} ${request.path}  answered ${request.status ?? request.outcome}\n`);
+      }
+      // What arrived is printed or written; holding it too would grow without end.
+      dataPlane.reset();
+    },
+  });
+  process.stdout.write(`${dataPlane.url}\n`);
+  process.stderr.write(
+    `Local RudderStack data plane: use ${dataPlane.url} as the data plane URL. ` +
+      `${writeKeys ? `${writeKeys.length} write key(s) accepted` : 'Any write key is accepted'}. Ctrl-C stops it.\n`,
+  );
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await dataPlane.close();
+  if (out) await new Promise((resolve) => out.end(resolve));
+  process.stderr.write(`Stopped (${signal}): ${events} event(s) received, ${refused} request(s) refused.\n`);
+  return 0;
+}
+
+/** From a file (one key a line) or the environment (comma-separated), like the check command's key: never a bare argument. */
+function sinkWriteKeys(file: string | undefined): string[] | null {
+  let text: string | undefined;
+  if (file !== undefined) {
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read --write-keys-file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  } else {
+    text = process.env[SINK_WRITE_KEYS_ENV]?.replace(/,/g, '\n');
+  }
+  const keys = (text ?? '').split(/\r?\n/).map((key) => key.trim()).filter((key) => key !== '');
+  return keys.length > 0 ? keys : null;
+}

@@ -1,0 +1,6 @@
+import { Flagsmith, LocalFileHandler } from 'flagsmith-nodejs';
+
+/** A flagsmith-nodejs client that evaluates flags from an environment document file, without any network. */
+export function offlineFlagsmith(environmentDocumentPath: string): Flagsmith {
+  return new Flagsmith({ offlineMode: true, offlineHandler: new LocalFileHandler(environmentDocumentPath) });
+}

@@ -1,0 +1,47 @@
+/** Builders of the flags a host hands to the hook, in both shapes it may have them. */
+import { Flags } from 'flagsmith-nodejs';
+import type { ApiFlagItem, FlagValue, IdentitiesResponse } from '../host/flagsmith-response';
+
+/** A bare value is an enabled flag with that value; `{ enabled: false }` is a disabled one. */
+export type FlagSpec = FlagValue | { enabled: boolean; value?: FlagValue };
+
+export interface IdentitiesResponseSpec {
+  identifier: string;
+  flags?: Record<string, FlagSpec>;
+  traits?: Record<string, FlagValue>;
+}
+
+/** Ids are made up from the order of the flags; the environment is 1. */
+export function identitiesResponse(spec: IdentitiesResponseSpec): IdentitiesResponse {
+  return {
+    identifier: spec.identifier,
+    flags: apiFlags(spec.flags ?? {}),
+    traits: Object.entries(spec.traits ?? {}).map(([trait_key, trait_value], index) => ({
+      id: index + 1,
+      trait_key,
+      trait_value,
+      transient: false,
+    })),
+  };
+}
+
+/** Items of the `flags` array of GET/POST /api/v1/identities/ (and of GET /api/v1/flags/). */
+export function apiFlags(flags: Record<string, FlagSpec>): ApiFlagItem[] {
+  return Object.entries(flags).map(([name, spec], index) => {
+    const { enabled, value } = typeof spec === 'object' && spec !== null ? spec : { enabled: true, value: spec };
+    return {
+      id: index + 1,
+      feature: { id: index + 1, name, type: 'STANDARD' },
+      feature_state_value: value ?? null,
+      environment: 1,
+      identity: null,
+      feature_segment: null,
+      enabled,
+    };
+  });
+}
+
+/** A real flagsmith-nodejs `Flags` object, as `getIdentityFlags` returns it. */
+export function sdkFlags(flags: Record<string, FlagSpec>): Flags {
+  return Flags.fromAPIFlags({ apiFlags: apiFlags(flags) as unknown as Array<Record<string, unknown>> });
+}

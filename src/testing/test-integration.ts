@@ -1,0 +1,52 @@
+import { RudderStackIntegration } from '../integration';
+import type { RudderStackIntegrationOptions } from '../types';
+import { startLocalDataPlane, type LocalDataPlane, type LocalDataPlaneOptions, type ReceivedEvent } from './local-data-plane';
+
+export interface TestIntegrationOptions extends Partial<Omit<RudderStackIntegrationOptions, 'config'>> {
+  /** The environment the integration is enabled for (default 'test-environment-key'). */
+  environmentKey?: string;
+  /** The write key the data plane accepts; other keys get 401 (default 'test-write-key'). */
+  writeKey?: string;
+  dataPlane?: Omit<LocalDataPlaneOptions, 'writeKeys'>;
+}
+
+export interface TestIntegration {
+  integration: RudderStackIntegration;
+  dataPlane: LocalDataPlane;
+  environmentKey: string;
+  /** Flushes, then resolves with every event received once at least `n` arrived (rejects after `timeoutMs`, default 10 000). */
+  waitForEvents(n: number, timeoutMs?: number): Promise<ReceivedEvent[]>;
+  /** Closes the integration, then the data plane. */
+  close(): Promise<void>;
+}
+
+/**
+ * An integration wired to a fresh local data plane, with defaults for tests: batches go out
+ * within 10 ms, retries wait milliseconds, and the loopback data plane is allowed.
+ */
+export async function createTestIntegration(options: TestIntegrationOptions = {}): Promise<TestIntegration> {
+  const { environmentKey = 'test-environment-key', writeKey = 'test-write-key', dataPlane: dataPlaneOptions, ...integrationOptions } = options;
+  const dataPlane = await startLocalDataPlane({ ...dataPlaneOptions, writeKeys: [writeKey] });
+  const integration = new RudderStackIntegration({
+    flushIntervalMs: 10,
+    retryBaseDelayMs: 5,
+    retryMaxDelayMs: 50,
+    gzip: true,
+    allowPrivateNetworks: true,
+    ...integrationOptions,
+    config: { [environmentKey]: { api_key: writeKey, base_url: dataPlane.url } },
+  });
+  return {
+    integration,
+    dataPlane,
+    environmentKey,
+    async waitForEvents(n, timeoutMs) {
+      await integration.flush();
+      return dataPlane.waitForEvents(n, timeoutMs);
+    },
+    async close() {
+      await integration.close({ timeoutMs: 1_000 });
+      await dataPlane.close();
+    },
+  };
+}
