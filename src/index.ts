@@ -12,11 +12,20 @@ export type {
   SaveResult,
   SqlClient,
 } from './settings/postgres-config-source';
+export { RedisChangeStore } from './change-detection/redis-change-store';
+export type {
+  IoRedisClientLike,
+  NodeRedisClientLike,
+  RedisChangeStoreOptions,
+  RedisClientLike,
+} from './change-detection/redis-change-store';
 export { withRudderStack } from './local-evaluation/with-rudderstack';
 export type { IdentityFetchHook, IdentityFlagsClient, WithRudderStackOptions } from './local-evaluation/with-rudderstack';
 export type {
   ApiFlag,
   BuildIdentifyOptions,
+  ChangeClaim,
+  ChangeVerdict,
   ConfigSource,
   DropReason,
   FetchLike,
@@ -33,6 +42,8 @@ export type {
   RudderStackSettings,
   SdkFlag,
   SdkFlags,
+  SendOnlyOnChangeOptions,
+  SharedChangeStore,
   Traits,
   ValidatedSettings,
   ValidateSettingsOptions,

@@ -1,21 +1,24 @@
+import { ChangeDetector } from './change-detection/change-detector';
 import { Delivery } from './delivery/delivery';
 import { HttpSender } from './delivery/http-sender';
 import { SettlementLedger } from './delivery/settlement-ledger';
 import { consoleLogger, guardLogger, RateLimitedLog } from './log';
-import { InvalidInputError } from './mapping/errors';
+import { InvalidInputError, type InvalidInputReason } from './mapping/errors';
 import { buildIdentifyMessage } from './mapping/identify';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { toConfigSource } from './settings/config-source';
 import { SettingsCache, type SettingsEntry } from './settings/settings-cache';
 import { flushBeforeExit, stopFlushingBeforeExit } from './exit-flush';
 import { Counters } from './stats';
-import type { IdentifyMessage, IdentityFetchContext, IntegrationStats, Logger, RudderStackIntegrationOptions } from './types';
+import type { ChangeClaim, IdentifyMessage, IdentityFetchContext, IntegrationStats, Logger, RudderStackIntegrationOptions, ValidatedSettings } from './types';
 
-/** An identify accepted while its environment's settings are being looked up. */
+/** An identify accepted and not yet handed to delivery (awaiting settings, or a shared change store). */
 interface AwaitingEvent {
   seq: number;
   message: IdentifyMessage;
   acceptedAt: number;
+  /** Its sendOnlyOnChange claim: released if the event ends before delivery. */
+  change?: ChangeClaim;
 }
 
 const BAD_INPUT_LOG_INTERVAL_MS = 60_000;
@@ -32,6 +35,8 @@ export class RudderStackIntegration {
   private readonly ledger = new SettlementLedger();
   private readonly settings: SettingsCache;
   private readonly delivery: Delivery;
+  /** Absent when sendOnlyOnChange is off: the hook then hashes nothing. */
+  private readonly changes: ChangeDetector | undefined;
   private readonly awaitingSettings = new Map<string, AwaitingEvent[]>();
   private readonly badInputLog: RateLimitedLog;
   private closed = false;
@@ -56,7 +61,9 @@ export class RudderStackIntegration {
       requestTimeoutMs: this.options.requestTimeoutMs,
       allowPrivateNetworks: this.options.allowPrivateNetworks,
     });
-    this.delivery = new Delivery(this.options, sender, this.ledger, this.counters, this.logger);
+    const changes = this.options.sendOnlyOnChange && new ChangeDetector(this.options.sendOnlyOnChange, this.logger);
+    this.changes = changes;
+    this.delivery = new Delivery(this.options, sender, this.ledger, this.counters, this.logger, changes && ((claim, delivered) => changes.settled(claim, delivered)));
     flushBeforeExit(this);
   }
 
@@ -69,10 +76,15 @@ export class RudderStackIntegration {
     }
   }
 
-  /** Resolves when every event accepted before the call is delivered or has failed for good. Never rejects. */
+  /**
+   * Resolves when every event accepted before the call is delivered or has failed for good (and,
+   * with a shared change store, recorded there). Never rejects.
+   */
   flush(): Promise<void> {
     this.delivery.flushNow();
-    return this.ledger.whenAllSettled();
+    const settled = this.ledger.whenAllSettled();
+    const changes = this.changes;
+    return changes ? settled.then(() => changes.whenWritten()) : settled;
   }
 
   /**
@@ -117,13 +129,49 @@ export class RudderStackIntegration {
 
     const now = new Date();
     const message = buildIdentifyMessage(context, { valueMode: this.options.valueMode, timestamp: now });
-    if (this.ledger.held >= this.options.maxQueueSize && !this.delivery.evictOldest()) {
-      this.counters.dropped.queue_full++;
+    const changes = this.changes;
+    const change = changes?.claimFor(environmentKey, message.userId, message.traits);
+    // The in-process store is checked (and claimed) here, so an unchanged identify takes no room in the queue.
+    const claimedNow = changes !== undefined && change !== undefined && !changes.checksLater;
+    if (claimedNow && changes.checkNow(change) === 'unchanged') {
+      this.counters.unchanged++;
       return;
     }
-    const seq = this.ledger.accept();
-    if (settings) this.delivery.enqueue(seq, environmentKey, settings.settings, message, now.getTime());
-    else this.awaitSettings(environmentKey, { seq, message, acceptedAt: now.getTime() });
+    if (this.ledger.held >= this.options.maxQueueSize && !this.delivery.evictOldest()) {
+      this.counters.dropped.queue_full++;
+      if (claimedNow) changes.settled(change, false);
+      return;
+    }
+    const event: AwaitingEvent = { seq: this.ledger.accept(), message, acceptedAt: now.getTime(), change };
+    if (changes && change && !claimedNow) this.checkThenRoute(changes, environmentKey, settings?.settings, change, event);
+    else this.route(environmentKey, settings?.settings, event);
+  }
+
+  /** A shared change store is asked off the hook; the event waits in the ledger for its answer. */
+  private checkThenRoute(
+    changes: ChangeDetector,
+    environmentKey: string,
+    settings: ValidatedSettings | undefined,
+    change: ChangeClaim,
+    event: AwaitingEvent,
+  ): void {
+    changes.checkLater(change, (verdict) => {
+      if (verdict === 'changed') return this.route(environmentKey, settings, event);
+      this.counters.unchanged++;
+      this.ledger.settle(event.seq);
+    });
+  }
+
+  /**
+   * To delivery, or to wait for the environment's settings. Behind events already waiting for
+   * them, so that an environment's events keep their order.
+   */
+  private route(environmentKey: string, settings: ValidatedSettings | undefined, event: AwaitingEvent): void {
+    if (settings && !this.awaitingSettings.has(environmentKey)) {
+      this.delivery.enqueue(event.seq, environmentKey, settings, event.message, event.acceptedAt, event.change);
+    } else {
+      this.awaitSettings(environmentKey, event);
+    }
   }
 
   private awaitSettings(environmentKey: string, event: AwaitingEvent): void {
@@ -145,12 +193,17 @@ export class RudderStackIntegration {
     this.awaitingSettings.delete(environmentKey);
     for (const event of waiting) {
       if (entry.kind === 'valid') {
-        this.delivery.enqueue(event.seq, environmentKey, entry.settings, event.message, event.acceptedAt);
+        this.delivery.enqueue(event.seq, environmentKey, entry.settings, event.message, event.acceptedAt, event.change);
       } else {
         this.countUnroutable(entry);
-        this.ledger.settle(event.seq);
+        this.settleUndelivered(event);
       }
     }
+  }
+
+  private settleUndelivered(event: AwaitingEvent): void {
+    this.ledger.settle(event.seq);
+    if (event.change) this.changes?.settled(event.change, false);
   }
 
   private countUnroutable(entry: Exclude<SettingsEntry, { kind: 'valid' }>): void {
@@ -160,9 +213,8 @@ export class RudderStackIntegration {
   }
 
   private countBadInput(error: unknown): void {
-    const reason = error instanceof InvalidInputError ? error.reason : 'invalid_input';
+    const { reason, detail } = classifyBadInput(error);
     this.counters.dropped[reason]++;
-    const detail = error instanceof Error ? error.message : 'unreadable input';
     this.badInputLog.warn(reason, `ignored an identities hook call (${reason}): ${detail.slice(0, 200)}`);
   }
 
@@ -173,7 +225,7 @@ export class RudderStackIntegration {
       for (const [, waiting] of this.awaitingSettings) {
         for (const event of waiting) {
           this.counters.dropped.close_timeout++;
-          this.ledger.settle(event.seq);
+          this.settleUndelivered(event);
         }
       }
       this.awaitingSettings.clear();
@@ -197,4 +249,18 @@ function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
       resolve(true);
     });
   });
+}
+
+/**
+ * Why a hook call was unusable. What was thrown may come from hostile input (a getter that
+ * throws anything, a proxy whose prototype lookup throws), so reading it must not throw in turn.
+ */
+function classifyBadInput(error: unknown): { reason: InvalidInputReason; detail: string } {
+  try {
+    if (error instanceof InvalidInputError) return { reason: error.reason, detail: error.message };
+    const message: unknown = (error as { message?: unknown } | null)?.message;
+    return { reason: 'invalid_input', detail: typeof message === 'string' ? message : 'unreadable input' };
+  } catch {
+    return { reason: 'invalid_input', detail: 'unreadable input' };
+  }
 }

@@ -1,5 +1,6 @@
 import type { DeliveryOptions } from './delivery/delivery';
-import type { RudderStackIntegrationOptions, ValueMode } from './types';
+import type { ResolvedChangeOptions } from './change-detection/change-detector';
+import type { RudderStackIntegrationOptions, SendOnlyOnChangeOptions, ValueMode } from './types';
 
 export const DEFAULTS = {
   flushAt: 100,
@@ -25,7 +26,7 @@ export const DEFAULTS = {
 /** The data plane refuses bodies over 4000 KiB once decompressed. */
 const DATA_PLANE_MAX_BODY_BYTES = 4_096_000;
 
-type NumericOption = keyof DeliveryOptions | 'maxQueueSize' | 'requestTimeoutMs' | 'configTtlMs';
+type NumericOption = keyof DeliveryOptions | 'requestTimeoutMs' | 'configTtlMs';
 
 /** Numeric options and the least each may be (maxRetries may be 0: no retries). */
 const MINIMUM: Record<NumericOption, number> = {
@@ -47,12 +48,13 @@ const MINIMUM: Record<NumericOption, number> = {
 };
 
 export type ResolvedOptions = DeliveryOptions & {
-  maxQueueSize: number;
   requestTimeoutMs: number;
   configTtlMs: number;
   gzip: boolean;
   valueMode: ValueMode;
   allowPrivateNetworks: boolean;
+  /** Absent when off. */
+  sendOnlyOnChange?: ResolvedChangeOptions;
 };
 
 /** Fills in defaults; throws a TypeError naming every option that is wrong and what it takes. */
@@ -87,6 +89,35 @@ export function resolveOptions(options: RudderStackIntegrationOptions): Resolved
   if (options.config === null || typeof options.config !== 'object') {
     problems.push('config must be a ConfigSource (an object with get(environmentKey)) or an object of settings by environment key');
   }
+  if (options.sendOnlyOnChange !== undefined) resolved.sendOnlyOnChange = resolveSendOnlyOnChange(options.sendOnlyOnChange, problems);
   if (problems.length > 0) throw new TypeError(`flagsmith-rudderstack: invalid options: ${problems.join('; ')}`);
   return resolved;
+}
+
+/** Checks `sendOnlyOnChange`; adds what is wrong to `problems`. */
+function resolveSendOnlyOnChange(value: SendOnlyOnChangeOptions, problems: string[]): ResolvedChangeOptions | undefined {
+  if (typeof value !== 'object' || value === null) {
+    problems.push('sendOnlyOnChange must be an object { ttlMs, maxEntries } or { ttlMs, store }');
+    return undefined;
+  }
+  const { ttlMs, maxEntries, store } = value;
+  const before = problems.length;
+  if (!isWholeNumber(ttlMs, 1)) problems.push(`sendOnlyOnChange.ttlMs must be a whole number of at least 1 (got ${String(ttlMs)})`);
+  if (store !== undefined) {
+    const methods = ['claim', 'confirm', 'release'] as const;
+    if (typeof store !== 'object' || store === null || methods.some((name) => typeof store[name] !== 'function')) {
+      problems.push('sendOnlyOnChange.store must be a shared change store such as new RedisChangeStore(redisClient)');
+    }
+  } else if (maxEntries === undefined) {
+    problems.push('sendOnlyOnChange.maxEntries is required without a store: it bounds the in-process memory');
+  }
+  if (maxEntries !== undefined && !isWholeNumber(maxEntries, 1)) {
+    problems.push(`sendOnlyOnChange.maxEntries must be a whole number of at least 1 (got ${String(maxEntries)})`);
+  }
+  if (problems.length > before) return undefined;
+  return store ? { ttlMs, store } : { ttlMs, maxEntries: maxEntries! };
+}
+
+function isWholeNumber(value: unknown, minimum: number): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= minimum;
 }

@@ -24,6 +24,7 @@ export class Counters {
   splitEvents = 0;
   traitsDropped = 0;
   inFlight = 0;
+  unchanged = 0;
   readonly dropped = Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<DropReason, number>;
 
   snapshot(held: number): IntegrationStats {
@@ -39,6 +40,7 @@ export class Counters {
       traitsDropped: this.traitsDropped,
       queued: held - this.inFlight,
       inFlight: this.inFlight,
+      unchanged: this.unchanged,
     };
   }
 }

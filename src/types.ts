@@ -157,6 +157,59 @@ export interface RudderStackIntegrationOptions {
   pauseMs?: number;
   /** Longest cool-down (default 900 000). */
   maxPauseMs?: number;
+  /**
+   * Skip an identify when the same environment and identifier were delivered exactly the same
+   * traits within `ttlMs` (counted in `stats().unchanged`). Off by default: every call is sent.
+   */
+  sendOnlyOnChange?: SendOnlyOnChangeOptions;
+}
+
+export interface SendOnlyOnChangeOptions {
+  /**
+   * How long a delivered state is remembered, from its delivery: after it, the same traits are
+   * sent again (a refresh for destinations that age data out). Whole milliseconds, at least 1.
+   */
+  ttlMs: number;
+  /**
+   * Identities the in-process memory holds (least recently seen forgotten first; a forgotten
+   * identity is simply sent again). Required without `store`; not used with it.
+   */
+  maxEntries?: number;
+  /**
+   * A memory shared by all API replicas, e.g. `new RedisChangeStore(redis)`, so that the fleet
+   * sends each change once. Default: in-process, per replica.
+   */
+  store?: SharedChangeStore;
+}
+
+/** Whether an identify carries a state that must be sent. */
+export type ChangeVerdict = 'changed' | 'unchanged';
+
+/** One identify's claim on its identity's slot in a change store. */
+export interface ChangeClaim {
+  /** The environment and identifier, unambiguously joined. */
+  key: string;
+  /** A 64-bit hash of the identify's traits, as 16 hex digits; key order does not change it. */
+  hash: string;
+  /** Unique to this identify, so that only it can confirm or release its claim. */
+  token: string;
+}
+
+/**
+ * A memory of what was sent, shared by API replicas. Each method is one atomic step; a
+ * rejection, or no answer within 250 ms, counts as "changed" (the identify is sent) and is logged
+ * at most once a minute.
+ */
+export interface SharedChangeStore {
+  /**
+   * 'unchanged' when the slot holds this hash as delivered, or a live claim on this hash (another
+   * call is sending the same state); otherwise claims the slot for this identify: 'changed'.
+   */
+  claim(claim: ChangeClaim): Promise<ChangeVerdict>;
+  /** Delivered: the slot holds the hash as sent for `ttlMs`, unless another claim replaced ours. */
+  confirm(claim: ChangeClaim, ttlMs: number): Promise<void>;
+  /** Not delivered: deletes the claim if it is still ours, so that the next call sends. */
+  release(claim: ChangeClaim): Promise<void>;
 }
 
 export type DropReason =
@@ -194,4 +247,6 @@ export interface IntegrationStats {
   queued: number;
   /** Events in a request or waiting to retry one. */
   inFlight: number;
+  /** Identifies not sent because `sendOnlyOnChange` found their traits already sent (or being sent). */
+  unchanged: number;
 }

@@ -35,6 +35,25 @@ describe('batching', () => {
     expect(dataPlane.batches).toHaveLength(1);
   });
 
+  it('grows batches past flushAt once the queue is over half full, instead of dropping', async () => {
+    const { dataPlane, integration } = await startHarness({
+      flushAt: 2,
+      maxConcurrentRequests: 1,
+      maxQueueSize: 20,
+      requestTimeoutMs: 200,
+      retryBaseDelayMs: 0,
+    });
+    dataPlane.fail({ action: 'hang' });
+    integration.postIdentityFetch(identityContext('env-a', 'first-1'));
+    integration.postIdentityFetch(identityContext('env-a', 'first-2'));
+    await waitFor(() => integration.stats().inFlight === 2, 'the first batch to be sent');
+    for (let i = 0; i < 15; i++) integration.postIdentityFetch(identityContext('env-a', `backlog-${i}`));
+    await integration.flush();
+    // The hung batch is retried as it was; the 15 waiting behind it (over 20 / 2 held) go in one request.
+    expect(dataPlane.batches.map((batch) => batch.events.length)).toEqual([2, 15]);
+    expect(integration.stats()).toMatchObject({ delivered: 17, dropped: expect.objectContaining({ queue_full: 0 }) });
+  });
+
   it('puts the wire format of the contract on every request', async () => {
     const { dataPlane, integration, writeKey } = await startHarness();
     integration.postIdentityFetch(identityContext('env-a', 'user-1', { checkout_v2: 'blue', dark_mode: false }));

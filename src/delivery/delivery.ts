@@ -1,7 +1,8 @@
 import Denque from 'denque';
 import { RateLimitedLog } from '../log';
+import { displayDataPlaneUrl } from '../settings/messages';
 import type { Counters } from '../stats';
-import type { DropReason, IdentifyMessage, Logger, ValidatedSettings } from '../types';
+import type { ChangeClaim, DropReason, IdentifyMessage, Logger, ValidatedSettings } from '../types';
 import { Destination, type QueuedEvent } from './destination';
 import { endpointFor, type HttpSender } from './http-sender';
 import { backoffDelayMs, verdictOf, type AttemptOutcome } from './retry-policy';
@@ -11,6 +12,7 @@ import { batchBody, batchBytesOf, serializeIdentify } from './wire';
 
 export interface DeliveryOptions {
   flushAt: number;
+  maxQueueSize: number;
   flushIntervalMs: number;
   maxBatchBytes: number;
   maxEventBytes: number;
@@ -31,7 +33,14 @@ interface IntakeItem {
   settings: ValidatedSettings;
   message: IdentifyMessage;
   acceptedAt: number;
+  change?: ChangeClaim;
 }
+
+/** An event anywhere before a request: in the intake or a destination's queue. */
+type HeldEvent = Pick<QueuedEvent, 'seq' | 'change'>;
+
+/** Told what became of each event that carries a sendOnlyOnChange claim. */
+export type ClaimSettled = (claim: ChangeClaim, delivered: boolean) => void;
 
 const LOG_INTERVAL_MS = 60_000;
 
@@ -54,13 +63,21 @@ export class Delivery {
     private readonly ledger: SettlementLedger,
     private readonly counters: Counters,
     private readonly logger: Logger,
+    private readonly onClaimSettled?: ClaimSettled,
   ) {
     this.log = new RateLimitedLog(logger, LOG_INTERVAL_MS);
   }
 
   /** The hook's part: O(1), no serialization, no I/O. */
-  enqueue(seq: number, environmentKey: string, settings: ValidatedSettings, message: IdentifyMessage, acceptedAt: number): void {
-    this.intake.push({ seq, environmentKey, settings, message, acceptedAt });
+  enqueue(
+    seq: number,
+    environmentKey: string,
+    settings: ValidatedSettings,
+    message: IdentifyMessage,
+    acceptedAt: number,
+    change?: ChangeClaim,
+  ): void {
+    this.intake.push({ seq, environmentKey, settings, message, acceptedAt, change });
     if (!this.intakeScheduled) {
       this.intakeScheduled = true;
       setImmediate(this.processIntake);
@@ -81,17 +98,17 @@ export class Delivery {
    * held event is in a request already.
    */
   evictOldest(): boolean {
-    let oldest: { seq: number; from: Destination | undefined } | undefined;
+    let oldest: { event: HeldEvent; from: Destination | undefined } | undefined;
     const intakeHead = this.intake.peekFront();
-    if (intakeHead) oldest = { seq: intakeHead.seq, from: undefined };
+    if (intakeHead) oldest = { event: intakeHead, from: undefined };
     for (const destination of this.destinations.values()) {
       const head = destination.pending.peekFront();
-      if (head && (!oldest || head.seq < oldest.seq)) oldest = { seq: head.seq, from: destination };
+      if (head && (!oldest || head.seq < oldest.event.seq)) oldest = { event: head, from: destination };
     }
     if (!oldest) return false;
     if (oldest.from) oldest.from.removeHead();
     else this.intake.shift();
-    this.dropHeld(oldest.seq, 'queue_full');
+    this.dropHeld(oldest.event, 'queue_full');
     this.log.warn('queue_full', 'the event queue is full (maxQueueSize): dropping the oldest events; is the data plane reachable?');
     return true;
   }
@@ -136,8 +153,8 @@ export class Delivery {
   private place(item: IntakeItem): Destination | undefined {
     const destination = this.destinationFor(item.settings);
     destination.environments.add(item.environmentKey);
-    if (this.shutdown.signal.aborted) return this.dropHeld(item.seq, 'close_timeout');
-    if (destination.isPaused(Date.now())) return this.dropHeld(item.seq, 'rejected');
+    if (this.shutdown.signal.aborted) return this.dropHeld(item, 'close_timeout');
+    if (destination.isPaused(Date.now())) return this.dropHeld(item, 'rejected');
 
     const { events, oversizedTraits } = serializeIdentify(item.message, this.options.maxEventBytes);
     if (oversizedTraits.length > 0) {
@@ -148,15 +165,19 @@ export class Delivery {
           `of identity ${JSON.stringify(item.message.userId)}: a value alone is larger than maxEventBytes (${this.options.maxEventBytes} bytes)`,
       );
     }
-    if (events.length === 0) return this.dropHeld(item.seq, 'event_too_large');
+    if (events.length === 0) return this.dropHeld(item, 'event_too_large');
+    let change = item.change;
     if (events.length > 1) {
       this.ledger.acceptMore(item.seq, events.length - 1);
       this.counters.splitEvents += events.length - 1;
+      // Its parts may fare differently; rather than remember half a state, it is not remembered.
+      if (change) this.onClaimSettled?.(change, false);
+      change = undefined;
     }
     const due = this.ledger.isAwaited(item.seq);
     for (const event of events) {
       this.counters.enqueued++;
-      destination.push({ seq: item.seq, json: event.json, batchBytes: batchBytesOf(event.bytes), acceptedAt: item.acceptedAt }, due);
+      destination.push({ seq: item.seq, json: event.json, batchBytes: batchBytesOf(event.bytes), acceptedAt: item.acceptedAt, change }, due);
     }
     return destination;
   }
@@ -165,7 +186,8 @@ export class Delivery {
     const key = `${settings.dataPlaneUrl}\n${settings.writeKey}`;
     let destination = this.destinations.get(key);
     if (!destination) {
-      destination = new Destination(key, endpointFor(settings.dataPlaneUrl, settings.writeKey), settings.dataPlaneUrl, this.options);
+      const endpoint = endpointFor(settings.dataPlaneUrl, settings.writeKey);
+      destination = new Destination(key, endpoint, displayDataPlaneUrl(settings.dataPlaneUrl, settings.writeKey), this.options);
       this.destinations.set(key, destination);
     }
     return destination;
@@ -175,11 +197,20 @@ export class Delivery {
   private pump(destination: Destination): void {
     const { maxConcurrentRequests } = this.options;
     while (destination.requestsInFlight < maxConcurrentRequests && destination.hasBatchReady()) {
-      this.send(destination, destination.takeBatch());
+      this.send(destination, destination.takeBatch(this.batchSizeLimit()));
     }
     this.armTimer(destination);
     // An idle destination is forgotten unless it remembers a pause; the next event makes it anew.
     if (destination.isIdle() && destination.pauses === 0) this.destinations.delete(destination.key);
+  }
+
+  /**
+   * `flushAt` events, or, once the queue is over half full, as many as fit in `maxBatchBytes`:
+   * events arriving faster than requests of `flushAt` carry them then go in fewer, larger
+   * requests rather than overflowing the queue.
+   */
+  private batchSizeLimit(): number {
+    return this.ledger.held > this.options.maxQueueSize / 2 ? Number.POSITIVE_INFINITY : this.options.flushAt;
   }
 
   private armTimer(destination: Destination): void {
@@ -214,6 +245,8 @@ export class Delivery {
   /** Attempts one batch until every event in it is delivered or dropped. */
   private async sendUntilSettled(destination: Destination, batch: QueuedEvent[], firstAttemptAt: number): Promise<void> {
     for (let retry = 0; ; retry++) {
+      // Paused while this batch waited (a retry, a split half, a batch cut before the pause).
+      if (destination.isPaused(Date.now())) return this.finish(batch, 'rejected');
       if (retry > 0) this.counters.retried++;
       const body = batchBody(
         batch.map((event) => event.json),
@@ -265,6 +298,8 @@ export class Delivery {
 
   /** 401 or 404: the destination's settings are wrong; stop sending to it for a growing while. */
   private pause(destination: Destination, outcome: AttemptOutcome): void {
+    // Requests in flight together are refused together: that is one pause, with one warning.
+    if (destination.isPaused(Date.now())) return;
     const coolDownMs = Math.min(this.options.maxPauseMs, this.options.pauseMs * 2 ** destination.pauses);
     destination.pauses++;
     destination.pausedUntil = Date.now() + coolDownMs;
@@ -280,13 +315,14 @@ export class Delivery {
   }
 
   private dropPending(destination: Destination, reason: DropReason): void {
-    for (let event = destination.removeHead(); event; event = destination.removeHead()) this.dropHeld(event.seq, reason);
+    for (let event = destination.removeHead(); event; event = destination.removeHead()) this.dropHeld(event, reason);
   }
 
   /** An event that never reached a request. */
-  private dropHeld(seq: number, reason: DropReason): undefined {
+  private dropHeld(event: HeldEvent, reason: DropReason): undefined {
     this.counters.dropped[reason]++;
-    this.ledger.settle(seq);
+    this.ledger.settle(event.seq);
+    if (event.change) this.onClaimSettled?.(event.change, false);
     return undefined;
   }
 
@@ -295,7 +331,10 @@ export class Delivery {
     this.counters.inFlight -= batch.length;
     if (result === 'delivered') this.counters.delivered += batch.length;
     else this.counters.dropped[result] += batch.length;
-    for (const event of batch) this.ledger.settle(event.seq);
+    for (const event of batch) {
+      this.ledger.settle(event.seq);
+      if (event.change) this.onClaimSettled?.(event.change, result === 'delivered');
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import Denque from 'denque';
+import type { ChangeClaim } from '../types';
 import type { Endpoint } from './http-sender';
 import { EMPTY_BATCH_BYTES } from './wire';
 
@@ -11,6 +12,8 @@ export interface QueuedEvent {
   batchBytes: number;
   /** Epoch ms when the hook accepted it: the flush interval counts from here. */
   acceptedAt: number;
+  /** Its sendOnlyOnChange claim, confirmed on delivery and released otherwise. */
+  change?: ChangeClaim;
 }
 
 export interface BatchLimits {
@@ -70,11 +73,11 @@ export class Destination {
     );
   }
 
-  /** Takes the next batch from the head: up to `flushAt` events and `maxBatchBytes` bytes, at least one. */
-  takeBatch(): QueuedEvent[] {
+  /** Takes the next batch from the head: at least one event, at most `maxEvents` and `maxBatchBytes` bytes. */
+  takeBatch(maxEvents: number): QueuedEvent[] {
     const batch: QueuedEvent[] = [];
     let bytes = EMPTY_BATCH_BYTES;
-    while (batch.length < this.limits.flushAt) {
+    while (batch.length < maxEvents) {
       const next = this.pending.peekFront();
       if (!next || (batch.length > 0 && bytes + next.batchBytes > this.limits.maxBatchBytes)) break;
       this.removeHead();

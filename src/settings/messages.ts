@@ -30,3 +30,14 @@ function percentDecoded(text: string): string {
     return text;
   }
 }
+
+/**
+ * A data plane URL as messages may show it: whole, or its origin alone when the path holds the
+ * write key (a key pasted into the URL is valid there, and must still never reach a log).
+ */
+export function displayDataPlaneUrl(dataPlaneUrl: string, writeKey: string): string {
+  const echo = createEcho(writeKey);
+  if (echo(dataPlaneUrl) !== WITHHELD) return dataPlaneUrl;
+  const origin = new URL(dataPlaneUrl).origin;
+  return echo(origin) === WITHHELD ? `(data plane URL ${WITHHELD})` : `${origin}/… (path ${WITHHELD})`;
+}

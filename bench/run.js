@@ -1,0 +1,325 @@
+'use strict';
+/**
+ * The benchmark runner (`npm run bench`, issue 4).
+ *
+ *   node bench/run.js [--n 100000] [--rounds 3] [--only "plugin gzip,wire limit"] [--json]
+ *   node bench/run.js --scale [--scale-ns 10000,100000,1000000] [--outage-n 1000000]
+ *   node bench/run.js --profile     (plugin children write .cpuprofile files to bench/profiles/)
+ *
+ * Starts the data plane (bench/server.js) in its own process, then runs every contender
+ * (bench/child.js + bench/contenders.js) in its own process, alternating contenders round by
+ * round, and prints the report (bench/report.js). A contender run counts only when the data
+ * plane verified exactly N distinct, correct events and the client reported no failure;
+ * otherwise it is reported as FAILED and not timed. Exit code 1 when any run failed.
+ */
+const { fork } = require('node:child_process');
+const net = require('node:net');
+const path = require('node:path');
+const { CONTENDERS } = require('./contenders');
+const { DEFAULT_SEED } = require('./workload');
+const report = require('./report');
+
+const WRITE_KEY = 'bench-write-key';
+const ENVIRONMENT_KEY = 'bench-environment';
+
+function parseArgs(argv) {
+  const args = {
+    n: 100_000,
+    rounds: undefined,
+    seed: DEFAULT_SEED,
+    burst: 10,
+    window: 1_000,
+    only: Object.keys(CONTENDERS),
+    scale: false,
+    scaleNs: [10_000, 100_000, 1_000_000],
+    outageN: 1_000_000,
+    json: false,
+    profile: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    const int = () => {
+      const v = Number(value().replace(/_/g, ''));
+      if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} needs a whole number >= 1`);
+      return v;
+    };
+    switch (flag) {
+      case '--n': args.n = int(); break;
+      case '--rounds': args.rounds = int(); break;
+      case '--seed': args.seed = int(); break;
+      case '--burst': args.burst = int(); break;
+      case '--window': args.window = int(); break;
+      case '--only': args.only = value().split(',').map((s) => s.trim()); break;
+      case '--scale': args.scale = true; break;
+      case '--scale-ns': args.scaleNs = value().split(',').map((s) => Number(s.replace(/_/g, ''))); break;
+      case '--outage-n': args.outageN = int(); break;
+      case '--json': args.json = true; break;
+      case '--profile': args.profile = true; break;
+      case '--help':
+        console.log(require('node:fs').readFileSync(__filename, 'utf8').split('*/')[0]);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option ${flag}`);
+    }
+  }
+  for (const name of args.only) if (!CONTENDERS[name]) throw new Error(`unknown contender "${name}" (known: ${Object.keys(CONTENDERS).join(', ')})`);
+  if (args.window < args.burst) throw new Error('--window must be at least --burst');
+  args.rounds ??= args.scale ? 1 : 3;
+  return args;
+}
+
+/** The data plane process, with a request/answer helper over IPC. */
+async function startServer() {
+  const child = fork(path.join(__dirname, 'server.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiters = [];
+  child.on('message', (msg) => {
+    const waiter = waiters.shift();
+    if (waiter) waiter(msg);
+  });
+  const next = () => new Promise((resolve) => waiters.push(resolve));
+  const ready = await next();
+  return {
+    url: ready.url,
+    async reset(n, seed) {
+      child.send({ cmd: 'reset', n, seed, writeKey: WRITE_KEY });
+      await next();
+    },
+    async report() {
+      child.send({ cmd: 'report' });
+      return (await next()).report;
+    },
+    stop() {
+      return new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.send({ cmd: 'stop' });
+      });
+    },
+  };
+}
+
+/** A loopback port nothing listens on: connections are refused. */
+function closedPort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function runChild(job, args) {
+  return new Promise((resolve) => {
+    const execArgv = ['--max-old-space-size=4096'];
+    if (args.profile && job.contender.startsWith('plugin')) {
+      execArgv.push('--cpu-prof', `--cpu-prof-dir=${path.join(__dirname, 'profiles')}`, `--cpu-prof-name=${job.contender.replace(/\W+/g, '-')}-${job.n}-${Date.now()}.cpuprofile`);
+    }
+    const child = fork(path.join(__dirname, 'child.js'), [JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv });
+    let output = '';
+    const keep = (chunk) => {
+      output = (output + chunk.toString()).slice(-2_000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    let result;
+    child.on('message', (msg) => {
+      result = msg;
+    });
+    child.on('exit', (code, signal) => {
+      resolve(result ?? { contender: job.contender, n: job.n, ok: false, error: `exited ${code ?? signal} without a result: ${output.trim()}` });
+    });
+  });
+}
+
+function jobFor(args, contender, n, url, extra = {}) {
+  return {
+    contender,
+    url,
+    writeKey: WRITE_KEY,
+    environmentKey: ENVIRONMENT_KEY,
+    seed: args.seed,
+    n,
+    burst: args.burst,
+    window: args.window,
+    mode: 'measure',
+    // At least 1 000 events/s, or it is a failure; keeps every run bounded.
+    timeoutMs: 30_000 + n,
+    ...extra,
+  };
+}
+
+/** One timed, verified run of one contender. */
+async function measure(server, args, contender, n) {
+  await server.reset(n, args.seed);
+  const result = await runChild(jobFor(args, contender, n, server.url), args);
+  // The data plane's count is final once the client saw every answer.
+  result.server = await server.report();
+  const problems = [];
+  if (result.error) problems.push(result.error);
+  if (!result.server.verified) {
+    problems.push(
+      `data plane: ${result.server.unique} of ${n} identities delivered (${result.server.missing} missing, ${result.server.corrupt} corrupt, ` +
+        `${result.server.extra} extra, ${result.server.duplicates} duplicates, ${result.server.rejectedRequests} rejected requests)` +
+        (result.server.problems.length ? `: ${result.server.problems.join('; ')}` : ''),
+    );
+  }
+  if (result.clientFailed) problems.push(`client reported ${result.clientFailed} failed event(s)`);
+  if (result.thrown) problems.push(`${result.thrown} call(s) threw`);
+  result.verified = problems.length === 0 && result.ok === true;
+  if (!result.verified) result.failure = problems.join('; ') || 'client did not finish';
+  return result;
+}
+
+function progress(args, text) {
+  if (!args.json) process.stderr.write(text);
+}
+
+function feedingLine(args) {
+  return (
+    `feeding: ${args.burst} calls back to back, then await new Promise(setImmediate); at most ${args.window.toLocaleString('en-US')} events outstanding ` +
+    `(submitted, not acknowledged: plugin stats().delivered, SDK per-event callbacks; polled every 1 ms when full). ` +
+    `Call cost = hrtime around postIdentityFetch() / identify({userId, traits: toTraits(flags)}). ` +
+    `Wire limit: pre-serialized batches of 100, uncompressed, posted in sequence on one keep-alive connection.`
+  );
+}
+
+async function mainMode(server, args, machine) {
+  const order = args.only;
+  const results = [];
+  for (let round = 0; round < args.rounds; round++) {
+    // Alternate: each round starts one contender later.
+    const rotated = order.map((_, k) => order[(k + round) % order.length]);
+    for (const name of rotated) {
+      progress(args, `round ${round + 1}/${args.rounds}: ${name} ... `);
+      const r = await measure(server, args, name, args.n);
+      r.round = round + 1;
+      results.push(r);
+      progress(args, r.verified ? `${Math.round(r.eventsPerSec).toLocaleString('en-US')} events/s, ${r.elapsedMs.toFixed(0)} ms\n` : `FAILED: ${r.failure}\n`);
+    }
+  }
+  const summary = report.summarize(results, order);
+  machine.loadavgEnd = require('node:os').loadavg();
+  if (args.json) return { machine, args, results, verified: summary.every((e) => !e.failed) };
+  const lines = [
+    '',
+    `npm run bench -- --n ${args.n} --rounds ${args.rounds}`,
+    report.machineLine(machine),
+    `workload: ${args.n.toLocaleString('en-US')} identities x 20 flags (disabled / string / integer / float / boolean / null, seed ${args.seed}), Flagsmith API flag shape`,
+    feedingLine(args),
+    `figures: median (min-max) over ${args.rounds} round(s), verified runs only; events/s = N / (first call -> last event acknowledged); CPU = process.cpuUsage() user+sys of the contender process; peak RSS = resourceUsage().maxRSS; requests counted by the data plane`,
+    '',
+    report.mainTable(summary),
+    '',
+    report.ratioTable(summary),
+    '',
+    report.targetsTable(summary),
+  ];
+  const failures = report.failuresText(summary);
+  if (failures) lines.push('', failures);
+  console.log(lines.join('\n'));
+  return { verified: summary.every((e) => !e.failed) };
+}
+
+async function scaleMode(server, args, machine) {
+  const results = [];
+  for (const n of args.scaleNs) {
+    for (let round = 0; round < args.rounds; round++) {
+      progress(args, `scale: plugin gzip, N = ${n.toLocaleString('en-US')} ... `);
+      const r = await measure(server, args, 'plugin gzip', n);
+      results.push(r);
+      progress(args, r.verified ? `${r.cpuUsPerEvent.toFixed(1)} µs CPU/event\n` : `FAILED: ${r.failure}\n`);
+    }
+  }
+  const port = await closedPort();
+  const outages = [];
+  for (const maxQueueSize of [undefined, 100_000]) {
+    progress(args, `outage: ${args.outageN.toLocaleString('en-US')} hook calls, maxQueueSize ${maxQueueSize ?? 'default'} ... `);
+    const job = jobFor(args, 'plugin gzip', args.outageN, `http://127.0.0.1:${port}`, {
+      mode: 'outage',
+      window: 0, // nothing is ever acknowledged: bursts and yields only
+      pluginOptions: maxQueueSize ? { maxQueueSize } : {},
+    });
+    const r = await runChild(job, args);
+    r.maxQueueSize = maxQueueSize ?? 10_000;
+    outages.push(r);
+    progress(args, r.error ? `FAILED: ${r.error}\n` : `done\n`);
+  }
+  machine.loadavgEnd = require('node:os').loadavg();
+  if (args.json) return { machine, args, results, outages, verified: results.every((r) => r.verified) };
+
+  const byN = args.scaleNs.map((n) => {
+    const runs = results.filter((r) => r.n === n && r.verified);
+    const failed = results.filter((r) => r.n === n && !r.verified);
+    return { n, runs, failed };
+  });
+  const base = byN[0].runs.length ? report.median(byN[0].runs.map((r) => r.cpuUsPerEvent)) : undefined;
+  const scaleRows = byN.map(({ n, runs, failed }) => [
+    n.toLocaleString('en-US'),
+    failed.length ? `FAILED ${failed.length}/${failed.length + runs.length}` : `${runs.length}/${runs.length}`,
+    report.spread(runs.map((r) => r.cpuUsPerEvent)),
+    base && runs.length ? `${(report.median(runs.map((r) => r.cpuUsPerEvent)) / base).toFixed(2)}x` : '-',
+    report.spread(runs.map((r) => r.eventsPerSec)),
+    report.spread(runs.map((r) => r.latency.p50)),
+    report.spread(runs.map((r) => r.latency.p99)),
+    report.spread(runs.map((r) => r.maxRssMB)),
+    report.spread(runs.map((r) => r.server.requests)),
+  ]);
+  const outageRows = outages.map((o) => {
+    if (o.error) return [o.maxQueueSize.toLocaleString('en-US'), `FAILED: ${o.error}`, '', '', '', '', '', ''];
+    const a = o.statsAfterFeed;
+    const c = o.statsAfterClose;
+    return [
+      o.maxQueueSize.toLocaleString('en-US'),
+      `${report.fmt(o.fedMs / 1000)} s`,
+      `${report.fmt(o.latency.p50)} / ${report.fmt(o.latency.p99)} / ${report.fmt(o.latency.max)}`,
+      report.fmt(o.cpuUsPerCall),
+      report.fmt(o.maxRssMB),
+      `received ${a.received.toLocaleString('en-US')}, queued ${a.queued.toLocaleString('en-US')}, in flight ${a.inFlight}, dropped.queue_full ${a.dropped.queue_full.toLocaleString('en-US')}, retried ${a.retried}`,
+      `dropped: ${Object.entries(c.dropped).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ')}; delivered ${c.delivered}`,
+      `${o.thrown} thrown, ${o.unhandledRejections} unhandled rejections`,
+    ];
+  });
+  console.log(
+    [
+      '',
+      `npm run bench -- --scale (N = ${args.scaleNs.join(', ')}; outage ${args.outageN})`,
+      report.machineLine(machine),
+      feedingLine(args),
+      '',
+      'Cost per event, plugin with default options (gzip on):',
+      '',
+      report.table(['N', 'verified', 'CPU µs/event', 'vs smallest N', 'events/s', 'hook p50 µs', 'hook p99 µs', 'peak RSS MB', 'requests'], scaleRows),
+      '',
+      `Outage: data plane down (connection refused, 127.0.0.1:${port}), ${args.outageN.toLocaleString('en-US')} hook calls fed in bursts of ${args.burst} + setImmediate (no window: nothing is ever acknowledged), then close({ timeoutMs: 1000 }):`,
+      '',
+      report.table(['maxQueueSize', 'feeding took', 'hook p50 / p99 / max µs', 'CPU µs/call', 'peak RSS MB', 'stats() after the calls', 'stats() after close()', 'errors'], outageRows),
+    ].join('\n'),
+  );
+  return { verified: results.every((r) => r.verified) && outages.every((o) => o.ok) };
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const machine = report.machine();
+  const server = await startServer();
+  let outcome;
+  try {
+    outcome = args.scale ? await scaleMode(server, args, machine) : await mainMode(server, args, machine);
+  } finally {
+    await server.stop();
+  }
+  if (args.json) console.log(JSON.stringify(outcome));
+  process.exitCode = outcome.verified ? 0 : 1;
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 2;
+});
