@@ -23,6 +23,7 @@ export { withRudderStack } from './local-evaluation/with-rudderstack';
 export type { IdentityFetchHook, IdentityFlagsClient, WithRudderStackOptions } from './local-evaluation/with-rudderstack';
 export type {
   ApiFlag,
+  BatchResult,
   BuildIdentifyOptions,
   ChangeClaim,
   ChangeVerdict,

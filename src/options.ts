@@ -26,7 +26,8 @@ export const DEFAULTS = {
 /** The data plane refuses bodies over 4000 KiB once decompressed. */
 const DATA_PLANE_MAX_BODY_BYTES = 4_096_000;
 
-type NumericOption = keyof DeliveryOptions | 'requestTimeoutMs' | 'configTtlMs';
+/** The options whose value is a number. */
+type NumericOption = { [K in keyof ResolvedOptions]-?: ResolvedOptions[K] extends number ? K : never }[keyof ResolvedOptions];
 
 /** Numeric options and the least each may be (maxRetries may be 0: no retries). */
 const MINIMUM: Record<NumericOption, number> = {
@@ -85,6 +86,10 @@ export function resolveOptions(options: RudderStackIntegrationOptions): Resolved
   }
   if (resolved.maxBatchBytes > DATA_PLANE_MAX_BODY_BYTES) {
     problems.push(`maxBatchBytes must be at most ${DATA_PLANE_MAX_BODY_BYTES}: the data plane refuses larger bodies`);
+  }
+  if (options.onBatchResult !== undefined) {
+    if (typeof options.onBatchResult === 'function') resolved.onBatchResult = options.onBatchResult;
+    else problems.push('onBatchResult must be a function');
   }
   if (options.config === null || typeof options.config !== 'object') {
     problems.push('config must be a ConfigSource (an object with get(environmentKey)) or an object of settings by environment key');

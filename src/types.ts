@@ -117,6 +117,25 @@ export interface FetchRequestInit {
 
 export type FetchLike = (url: string, init: FetchRequestInit) => Promise<FetchResponseLike>;
 
+/** What became of the events of one request: given to `onBatchResult` once they are delivered or dropped. */
+export interface BatchResult {
+  /** Environments whose events go to this destination. */
+  environmentKeys: string[];
+  /** The data plane URL as messages show it (never with a write key in it). */
+  dataPlaneUrl: string;
+  events: number;
+  /** `'delivered'`, or the reason the events were dropped. */
+  result: 'delivered' | DropReason;
+  /** HTTP attempts made for these events (0 when they were dropped before one). */
+  attempts: number;
+  /** The last attempt's HTTP status, when it had an answer. */
+  status?: number;
+  /** The last attempt's network error, when it had no answer. */
+  error?: string;
+  /** Whether that error was the attempt's `requestTimeoutMs` running out. */
+  timedOut?: boolean;
+}
+
 export interface RudderStackIntegrationOptions {
   config: ConfigSource | Record<string, RudderStackSettings>;
   /** Events per batch before sending (default 100). */
@@ -143,6 +162,12 @@ export interface RudderStackIntegrationOptions {
   /** Replaces the default node-fetch with a keep-alive agent. */
   fetch?: FetchLike;
   logger?: Logger;
+  /**
+   * Told what became of each request's events, once they are delivered or dropped: for hosts and
+   * tools that act on outcomes (metrics, alerts) rather than read logs. Called synchronously;
+   * what it throws is logged and ignored.
+   */
+  onBatchResult?: (result: BatchResult) => void;
   /** Longest one batch may spend retrying, from its first attempt (default 300 000). */
   maxRetryDurationMs?: number;
   /** Backoff before the first retry is up to this; it doubles per retry (default 500). */

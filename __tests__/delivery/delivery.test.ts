@@ -1,3 +1,4 @@
+import type { BatchResult } from '../../src/types';
 import { closeHarnesses, createIntegration, identityContext, startDataPlane, startHarness, waitFor } from '../helpers/harness';
 
 afterEach(closeHarnesses);
@@ -199,5 +200,48 @@ describe('status handling', () => {
     expect(integration.stats().dropped.rejected).toBe(1);
     expect(logger.text()).toMatch(/env-a.*HTTP 401.*Write Key of an HTTP API source/);
     expect(logger.text()).not.toContain(writeKey);
+  });
+});
+
+describe('onBatchResult', () => {
+  it('tells the host what became of each request, with the last status and the attempts', async () => {
+    const results: BatchResult[] = [];
+    const { dataPlane, integration } = await startHarness({ maxRetries: 1, onBatchResult: (result) => results.push(result) });
+    dataPlane.fail({ status: 503 });
+    integration.postIdentityFetch(identityContext('env-a', 'retried-then-delivered'));
+    await integration.flush();
+    dataPlane.fail({ status: 400 });
+    integration.postIdentityFetch(identityContext('env-a', 'refused'));
+    await integration.flush();
+    expect(results).toEqual([
+      { environmentKeys: ['env-a'], dataPlaneUrl: dataPlane.url, events: 1, result: 'delivered', attempts: 2, status: 200 },
+      { environmentKeys: ['env-a'], dataPlaneUrl: dataPlane.url, events: 1, result: 'rejected', attempts: 1, status: 400 },
+    ]);
+  });
+
+  it('says which network error ended a request that had no answer', async () => {
+    const results: BatchResult[] = [];
+    const integration = createIntegration({
+      config: { 'env-a': { api_key: 'k', base_url: 'http://127.0.0.1:1' } },
+      maxRetries: 0,
+      onBatchResult: (result) => results.push(result),
+    });
+    integration.postIdentityFetch(identityContext('env-a', 'u1'));
+    await integration.flush();
+    expect(results).toEqual([expect.objectContaining({ result: 'retries_exhausted', attempts: 1, timedOut: false, error: expect.stringMatching(/ECONNREFUSED/) })]);
+    expect(results[0]).not.toHaveProperty('status');
+  });
+
+  it('logs and ignores a callback that throws', async () => {
+    const { dataPlane, integration, logger } = await startHarness({
+      onBatchResult: () => {
+        throw new Error('host bug');
+      },
+    });
+    integration.postIdentityFetch(identityContext('env-a', 'u1'));
+    await integration.flush();
+    expect(dataPlane.events).toHaveLength(1);
+    expect(integration.stats().delivered).toBe(1);
+    expect(logger.text()).toMatch(/onBatchResult threw, and was ignored: Error: host bug/);
   });
 });

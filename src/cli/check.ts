@@ -1,6 +1,6 @@
 import { RudderStackIntegration } from '../integration';
 import { validateSettings } from '../settings/validate';
-import type { ApiFlag, Logger } from '../types';
+import type { ApiFlag, BatchResult, Logger } from '../types';
 import { readWriteKey } from './usage';
 
 export interface CheckOptions {
@@ -20,9 +20,8 @@ export async function check(options: CheckOptions): Promise<number> {
   const { dataPlaneUrl } = validateSettings(settings, { allowPrivateNetworks: options.allowPrivateNetworks });
   process.stdout.write(`Settings are valid. Sending one test identify (userId "${CHECK_USER_ID}") to ${dataPlaneUrl} ...\n`);
 
-  const warnings: string[] = [];
-  const collect = (...args: unknown[]): void => void warnings.push(args.join(' '));
-  const logger: Logger = { debug: () => undefined, info: () => undefined, warn: collect, error: collect };
+  let lastResult: BatchResult | undefined;
+  const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
   const integration = new RudderStackIntegration({
     config: { [ENVIRONMENT]: settings },
     allowPrivateNetworks: options.allowPrivateNetworks,
@@ -30,7 +29,11 @@ export async function check(options: CheckOptions): Promise<number> {
     maxRetries: 0,
     flushIntervalMs: 0,
     requestTimeoutMs: options.timeoutMs,
-    logger,
+    // The verdict below says what the answer means; delivery's own warnings would repeat it.
+    logger: quiet,
+    onBatchResult: (result) => {
+      lastResult = result;
+    },
   });
   const testFlag: ApiFlag = {
     feature: { name: 'flagsmith_rudderstack_check' },
@@ -44,16 +47,13 @@ export async function check(options: CheckOptions): Promise<number> {
     process.stdout.write(`Delivered: the data plane accepted the test identify, so these settings work.\n`);
     return 0;
   }
-  process.stdout.write(`Not delivered: ${meaningOf(warnings.join('\n'), options.timeoutMs)}\n`);
+  process.stdout.write(`Not delivered: ${meaningOf(lastResult, options.timeoutMs)}\n`);
   return 1;
 }
 
-/**
- * What went wrong, read from delivery's warnings: the integration reports a batch's HTTP status
- * or network error only there. They never contain the write key.
- */
-function meaningOf(warnings: string, timeoutMs: number): string {
-  const status = Number(/HTTP (\d{3})/.exec(warnings)?.[1]);
+/** What the data plane's answer to the test identify means, in one plain sentence. */
+function meaningOf(result: BatchResult | undefined, timeoutMs: number): string {
+  const status = result?.status ?? 0;
   if (status === 401) return 'the data plane does not know this write key (HTTP 401): copy the Write Key of an HTTP API source.';
   if (status === 404) {
     return 'the source is disabled, or this URL is not a RudderStack data plane (HTTP 404): enable the source, or use the data plane URL from your RudderStack dashboard.';
@@ -64,10 +64,7 @@ function meaningOf(warnings: string, timeoutMs: number): string {
     return `the URL redirects elsewhere (HTTP ${status}): use the data plane URL itself, as your RudderStack dashboard shows it.`;
   }
   if (status >= 400) return `the data plane refused the event (HTTP ${status}); please report this as a bug of flagsmith-rudderstack.`;
-  if (/no answer within/.test(warnings)) {
-    return `no answer within ${timeoutMs} ms: check the URL, and that the data plane is reachable from this machine.`;
-  }
-  const networkError = /last (.+)$/m.exec(warnings)?.[1];
-  if (networkError) return `could not reach the data plane (${networkError}): check the URL, and that it is reachable from this machine.`;
-  return `the data plane gave no answer that counts as delivered${warnings ? ` (${warnings.split('\n')[0]})` : ''}.`;
+  if (result?.timedOut) return `no answer within ${timeoutMs} ms: check the URL, and that the data plane is reachable from this machine.`;
+  if (result?.error) return `could not reach the data plane (${result.error}): check the URL, and that it is reachable from this machine.`;
+  return 'the data plane gave no answer that counts as delivered.';
 }

@@ -2,7 +2,7 @@ import Denque from 'denque';
 import { RateLimitedLog } from '../log';
 import { displayDataPlaneUrl } from '../settings/messages';
 import type { Counters } from '../stats';
-import type { ChangeClaim, DropReason, IdentifyMessage, Logger, ValidatedSettings } from '../types';
+import type { BatchResult, ChangeClaim, DropReason, IdentifyMessage, Logger, ValidatedSettings } from '../types';
 import { Destination, type QueuedEvent } from './destination';
 import { endpointFor, type HttpSender } from './http-sender';
 import { backoffDelayMs, verdictOf, type AttemptOutcome } from './retry-policy';
@@ -11,6 +11,7 @@ import { sleep } from './sleep';
 import { batchBody, batchBytesOf, serializeIdentify } from './wire';
 
 export interface DeliveryOptions {
+  onBatchResult?: (result: BatchResult) => void;
   flushAt: number;
   maxQueueSize: number;
   flushIntervalMs: number;
@@ -244,19 +245,23 @@ export class Delivery {
 
   /** Attempts one batch until every event in it is delivered or dropped. */
   private async sendUntilSettled(destination: Destination, batch: QueuedEvent[], firstAttemptAt: number): Promise<void> {
+    let outcome: AttemptOutcome | undefined;
+    let attempts = 0;
+    const settle = (result: 'delivered' | DropReason): void => this.finish(destination, batch, result, outcome, attempts);
     for (let retry = 0; ; retry++) {
       // Paused while this batch waited (a retry, a split half, a batch cut before the pause).
-      if (destination.isPaused(Date.now())) return this.finish(batch, 'rejected');
+      if (destination.isPaused(Date.now())) return settle('rejected');
       if (retry > 0) this.counters.retried++;
       const body = batchBody(
         batch.map((event) => event.json),
         new Date().toISOString(),
       );
-      const outcome = await this.sender.send(destination.endpoint, body, this.shutdown.signal);
+      outcome = await this.sender.send(destination.endpoint, body, this.shutdown.signal);
+      attempts++;
       switch (verdictOf(outcome, batch.length)) {
         case 'delivered':
           destination.pauses = 0;
-          return this.finish(batch, 'delivered');
+          return settle('delivered');
         case 'split': {
           const half = Math.ceil(batch.length / 2);
           await this.sendUntilSettled(destination, batch.slice(0, half), Date.now());
@@ -264,26 +269,26 @@ export class Delivery {
         }
         case 'pause':
           this.pause(destination, outcome);
-          return this.finish(batch, 'rejected');
+          return settle('rejected');
         case 'reject':
-          if (outcome.kind === 'aborted') return this.finish(batch, 'close_timeout');
+          if (outcome.kind === 'aborted') return settle('close_timeout');
           this.log.warn(
             `rejected:${destination.dataPlaneUrl}`,
             `${this.describe(destination)} refused ${batch.length} event(s) for good (${describeOutcome(outcome)}): dropped`,
           );
-          return this.finish(batch, 'rejected');
+          return settle('rejected');
         case 'retry': {
           const delay = this.retryDelay(outcome, retry);
           const budgetLeft = firstAttemptAt + this.options.maxRetryDurationMs - Date.now();
           if (retry >= this.options.maxRetries || delay > budgetLeft) {
             this.log.warn(
               `retries_exhausted:${destination.dataPlaneUrl}`,
-              `${this.describe(destination)}: ${batch.length} event(s) dropped after ${retry + 1} attempt(s), last ${describeOutcome(outcome)}`,
+              `${this.describe(destination)}: ${batch.length} event(s) dropped after ${attempts} attempt(s), last ${describeOutcome(outcome)}`,
             );
-            return this.finish(batch, 'retries_exhausted');
+            return settle('retries_exhausted');
           }
           await sleep(delay, this.shutdown.signal);
-          if (this.shutdown.signal.aborted) return this.finish(batch, 'close_timeout');
+          if (this.shutdown.signal.aborted) return settle('close_timeout');
         }
       }
     }
@@ -326,14 +331,39 @@ export class Delivery {
     return undefined;
   }
 
-  /** Events that were in a request. */
-  private finish(batch: QueuedEvent[], result: 'delivered' | DropReason): void {
+  /** Events that were in a request: counted, settled, and reported to the host's `onBatchResult`. */
+  private finish(
+    destination: Destination,
+    batch: QueuedEvent[],
+    result: 'delivered' | DropReason,
+    lastOutcome: AttemptOutcome | undefined,
+    attempts: number,
+  ): void {
     this.counters.inFlight -= batch.length;
     if (result === 'delivered') this.counters.delivered += batch.length;
     else this.counters.dropped[result] += batch.length;
     for (const event of batch) {
       this.ledger.settle(event.seq);
       if (event.change) this.onClaimSettled?.(event.change, result === 'delivered');
+    }
+    this.reportBatch({
+      environmentKeys: [...destination.environments],
+      dataPlaneUrl: destination.dataPlaneUrl,
+      events: batch.length,
+      result,
+      attempts,
+      ...(lastOutcome?.kind === 'response' ? { status: lastOutcome.status } : {}),
+      ...(lastOutcome?.kind === 'network-error' ? { error: lastOutcome.message, timedOut: lastOutcome.timedOut } : {}),
+    });
+  }
+
+  private reportBatch(result: BatchResult): void {
+    const report = this.options.onBatchResult;
+    if (!report) return;
+    try {
+      report(result);
+    } catch (error) {
+      this.log.error('onBatchResult', `onBatchResult threw, and was ignored: ${String(error)}`);
     }
   }
 }
