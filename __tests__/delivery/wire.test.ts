@@ -1,5 +1,6 @@
-import { batchBody, batchBytesOf, EMPTY_BATCH_BYTES, serializeIdentify } from '../../src/delivery/wire';
-import type { IdentifyMessage, Traits } from '../../src/types';
+import { batchBody, batchBytesOf, EMPTY_BATCH_BYTES, serializeIdentify, type SerializedEvent } from '../../src/delivery/wire';
+import { buildIdentifyMessage } from '../../src/mapping';
+import type { IdentifyMessage, IdentityFetchContext, Traits } from '../../src/types';
 
 function identify(traits: Traits, userId = 'user-1'): IdentifyMessage {
   return {
@@ -13,20 +14,48 @@ function identify(traits: Traits, userId = 'user-1'): IdentifyMessage {
   };
 }
 
+/** An event as delivery holds it: serialized once, with its byte length. */
+function held(message: IdentifyMessage): SerializedEvent {
+  const json = JSON.stringify(message);
+  return { json, bytes: Buffer.byteLength(json) };
+}
+
 describe('batchBody', () => {
   const sentAt = '2026-11-28T10:00:01.000Z';
 
   it('puts sentAt on every event and on the envelope, keeping each event otherwise as serialized', () => {
-    const events = [identify({ a: 1 }, 'u1'), identify({ b: 'x' }, 'u2')];
-    const body = JSON.parse(batchBody(events.map((event) => JSON.stringify(event)), sentAt));
+    const events = [identify({ a: 1 }, 'u1'), identify({ b: 'x', 'é "quoted"': 'ü\n' }, 'ü2')];
+    const body = JSON.parse(batchBody(events.map(held), sentAt).toString('utf8'));
     expect(body.sentAt).toBe(sentAt);
     expect(body.batch).toEqual(events.map((event) => ({ ...event, sentAt })));
   });
 
   it('is exactly as long as the byte accounting says, give or take the one comma it overstates', () => {
-    const jsons = [identify({ a: 'é' }), identify({ b: 2 })].map((event) => JSON.stringify(event));
-    const counted = EMPTY_BATCH_BYTES + jsons.reduce((sum, json) => sum + batchBytesOf(Buffer.byteLength(json)), 0);
-    expect(Buffer.byteLength(batchBody(jsons, sentAt))).toBe(counted - 1);
+    const events = [identify({ a: 'é' }), identify({ b: 2 })].map(held);
+    const counted = EMPTY_BATCH_BYTES + events.reduce((sum, event) => sum + batchBytesOf(event.bytes), 0);
+    expect(batchBody(events, sentAt).length).toBe(counted - 1);
+  });
+
+  it('writes an empty batch as valid JSON', () => {
+    expect(JSON.parse(batchBody([], sentAt).toString())).toEqual({ batch: [], sentAt });
+  });
+});
+
+describe('serialization', () => {
+  it('writes exactly what JSON.stringify writes, for real identify messages', () => {
+    const context: IdentityFetchContext = {
+      environmentKey: 'env',
+      identity: { identifier: 'ü "quoted" \u2028 user' },
+      flags: [
+        { feature: { name: '__proto__' }, enabled: true, feature_state_value: 'x' },
+        { feature: { name: 'price' }, enabled: true, feature_state_value: 1.5 },
+        { feature: { name: 'emoji 🚩' }, enabled: false, feature_state_value: null },
+        { feature: { name: 'zero' }, enabled: true, feature_state_value: 0 },
+      ],
+    };
+    const message = buildIdentifyMessage(context);
+    const [event] = serializeIdentify(message, 32_768).events;
+    expect(event!.json).toBe(JSON.stringify(message));
   });
 });
 

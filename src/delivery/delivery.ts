@@ -8,7 +8,7 @@ import { endpointFor, type HttpSender } from './http-sender';
 import { backoffDelayMs, verdictOf, type AttemptOutcome } from './retry-policy';
 import type { SettlementLedger } from './settlement-ledger';
 import { sleep } from './sleep';
-import { batchBody, batchBytesOf, serializeIdentify } from './wire';
+import { batchBody, serializeIdentify } from './wire';
 
 export interface DeliveryOptions {
   onBatchResult?: (result: BatchResult) => void;
@@ -178,7 +178,7 @@ export class Delivery {
     const due = this.ledger.isAwaited(item.seq);
     for (const event of events) {
       this.counters.enqueued++;
-      destination.push({ seq: item.seq, json: event.json, batchBytes: batchBytesOf(event.bytes), acceptedAt: item.acceptedAt, change }, due);
+      destination.push({ seq: item.seq, json: event.json, bytes: event.bytes, acceptedAt: item.acceptedAt, change }, due);
     }
     return destination;
   }
@@ -252,10 +252,7 @@ export class Delivery {
       // Paused while this batch waited (a retry, a split half, a batch cut before the pause).
       if (destination.isPaused(Date.now())) return settle('rejected');
       if (retry > 0) this.counters.retried++;
-      const body = batchBody(
-        batch.map((event) => event.json),
-        new Date().toISOString(),
-      );
+      const body = batchBody(batch, new Date().toISOString());
       outcome = await this.sender.send(destination.endpoint, body, this.shutdown.signal);
       attempts++;
       switch (verdictOf(outcome, batch.length)) {

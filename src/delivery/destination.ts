@@ -1,15 +1,15 @@
 import Denque from 'denque';
 import type { ChangeClaim } from '../types';
 import type { Endpoint } from './http-sender';
-import { EMPTY_BATCH_BYTES } from './wire';
+import { batchBytesOf, EMPTY_BATCH_BYTES } from './wire';
 
 /** One serialized event waiting for, or travelling in, a batch. */
 export interface QueuedEvent {
   /** The settlement ledger's number for the hook call it came from. */
   seq: number;
   json: string;
-  /** Bytes this event adds to a batch body. */
-  batchBytes: number;
+  /** UTF-8 bytes of `json`. */
+  bytes: number;
   /** Epoch ms when the hook accepted it: the flush interval counts from here. */
   acceptedAt: number;
   /** Its sendOnlyOnChange claim, confirmed on delivery and released otherwise. */
@@ -50,7 +50,7 @@ export class Destination {
 
   push(event: QueuedEvent, due: boolean): void {
     this.pending.push(event);
-    this.pendingBytes += event.batchBytes;
+    this.pendingBytes += batchBytesOf(event.bytes);
     if (due) this.dueCount = this.pending.length;
   }
 
@@ -79,10 +79,10 @@ export class Destination {
     let bytes = EMPTY_BATCH_BYTES;
     while (batch.length < maxEvents) {
       const next = this.pending.peekFront();
-      if (!next || (batch.length > 0 && bytes + next.batchBytes > this.limits.maxBatchBytes)) break;
+      if (!next || (batch.length > 0 && bytes + batchBytesOf(next.bytes) > this.limits.maxBatchBytes)) break;
       this.removeHead();
       batch.push(next);
-      bytes += next.batchBytes;
+      bytes += batchBytesOf(next.bytes);
     }
     return batch;
   }
@@ -91,7 +91,7 @@ export class Destination {
   removeHead(): QueuedEvent | undefined {
     const head = this.pending.shift();
     if (head) {
-      this.pendingBytes -= head.batchBytes;
+      this.pendingBytes -= batchBytesOf(head.bytes);
       if (this.dueCount > 0) this.dueCount--;
     }
     return head;

@@ -67,14 +67,14 @@ export class HttpSender {
     }
   }
 
-  async send(endpoint: Endpoint, body: string, shutdown: AbortSignal): Promise<AttemptOutcome> {
+  async send(endpoint: Endpoint, body: Buffer, shutdown: AbortSignal): Promise<AttemptOutcome> {
     if (shutdown.aborted) return { kind: 'aborted' };
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
       Authorization: endpoint.authorization,
       'User-Agent': this.userAgent,
     };
-    let payload: Buffer | string = body;
+    let payload = body;
     if (this.options.gzip) {
       payload = await gzip(body);
       headers['Content-Encoding'] = 'gzip';

@@ -16,15 +16,27 @@ export function batchBytesOf(eventBytes: number): number {
 /** Bytes of a batch body with no events (counting a comma per event overstates a body by one byte). */
 export const EMPTY_BATCH_BYTES = ENVELOPE_HEAD.length + '],"sentAt":""}'.length + new Date(0).toISOString().length;
 
-export function batchBody(eventJson: readonly string[], sentAt: string): string {
-  const withSentAt = ',"sentAt":"' + sentAt + '"}';
-  let body = ENVELOPE_HEAD;
-  for (let i = 0; i < eventJson.length; i++) {
-    if (i > 0) body += ',';
-    const json = eventJson[i]!;
-    body += json.slice(0, -1) + withSentAt;
+/**
+ * The request body, written straight into one Buffer of exactly its size: each event's JSON as
+ * serialized, its closing brace overwritten by its `sentAt`. No string is sliced, joined or
+ * converted again per attempt.
+ */
+export function batchBody(events: readonly SerializedEvent[], sentAt: string): Buffer {
+  const eventTail = ',"sentAt":"' + sentAt + '"}';
+  const envelopeTail = '],"sentAt":"' + sentAt + '"}';
+  let size = ENVELOPE_HEAD.length + envelopeTail.length + Math.max(0, events.length - 1);
+  for (const event of events) size += event.bytes - 1 + eventTail.length;
+  const body = Buffer.allocUnsafe(size);
+  let offset = body.write(ENVELOPE_HEAD, 0, 'latin1');
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    if (i > 0) offset += body.write(',', offset, 'latin1');
+    body.write(event.json, offset, 'utf8');
+    offset += event.bytes - 1;
+    offset += body.write(eventTail, offset, 'latin1');
   }
-  return body + '],"sentAt":"' + sentAt + '"}';
+  body.write(envelopeTail, offset, 'latin1');
+  return body;
 }
 
 export interface SerializedEvent {
@@ -39,8 +51,21 @@ export interface SerializedIdentify {
   oversizedTraits: string[];
 }
 
+/**
+ * Exactly what `JSON.stringify(message)` writes, but with the traits serialized once: they appear
+ * twice (`traits` and `context.traits`, the same object), and are most of an event's bytes.
+ */
 function serialize(message: IdentifyMessage): SerializedEvent {
-  const json = JSON.stringify(message);
+  const traits = JSON.stringify(message.traits);
+  const json =
+    '{"type":' + JSON.stringify(message.type) +
+    ',"userId":' + JSON.stringify(message.userId) +
+    ',"traits":' + traits +
+    ',"context":{"traits":' + traits + ',"library":' + JSON.stringify(message.context.library) + '}' +
+    ',"channel":' + JSON.stringify(message.channel) +
+    ',"messageId":' + JSON.stringify(message.messageId) +
+    ',"originalTimestamp":' + JSON.stringify(message.originalTimestamp) +
+    '}';
   return { json, bytes: Buffer.byteLength(json) };
 }
 
