@@ -128,6 +128,21 @@ describe('flagsmith-rudderstack backfill', () => {
     expect(delivered).toEqual(new Set(Array.from({ length: resumeAt }, (_, i) => `user-${i}`)));
   });
 
+  test('stops reading at the first 401 and says what to fix, instead of sending every identity to a refusing data plane', async () => {
+    const file = writeNdjson('refused.ndjson', identities(5_000));
+    const dataPlane = await startDataPlane({ writeKeys: ['the-right-key'] });
+
+    const result = await runCli(sendArgs(dataPlane.url, file), { RUDDERSTACK_WRITE_KEY: WRITE_KEY });
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/Stopped early: the data plane refused the write key \(HTTP 401\)\. Fix the settings/);
+    const sent = Number(/: (\d+) identities sent/.exec(result.stdout)?.[1]);
+    // It stopped long before the end of the file; everything it did send was refused, nothing delivered.
+    expect(sent).toBeLessThan(5_000);
+    expect(dataPlane.events).toHaveLength(0);
+    expect(result.stdout + result.stderr).not.toContain(WRITE_KEY);
+  });
+
   test('a missing identities file: one line and exit 2', async () => {
     const result = await runCli(['backfill', '--environment-document', DOCUMENT, '--identities', path.join(dir, 'nope.ndjson'), '--dry-run']);
 

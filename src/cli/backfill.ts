@@ -3,7 +3,7 @@ import { offlineFlagsmith } from '../host/offline-flagsmith';
 import { RudderStackIntegration } from '../integration';
 import { buildIdentifyMessage } from '../mapping';
 import { validateSettings } from '../settings/validate';
-import type { DropReason, IntegrationStats, Logger, ValueMode } from '../types';
+import type { BatchResult, DropReason, IntegrationStats, Logger, ValueMode } from '../types';
 import { countRecords, detectFormat, readIdentities, type IdentitiesFormat } from './identities-file';
 import { Progress } from './progress';
 import { readWriteKey, requireFile } from './usage';
@@ -31,7 +31,13 @@ const MAX_REPORTED_PROBLEMS = 10;
 export async function backfill(options: BackfillOptions): Promise<number> {
   requireFile(options.environmentDocument, '--environment-document');
   requireFile(options.identities, '--identities');
-  const integration = options.dryRun ? null : createIntegration(options);
+  // A data plane that refuses the key or source refuses every identity: stop reading at once.
+  let refusedStatus: number | undefined;
+  const integration = options.dryRun
+    ? null
+    : createIntegration(options, (result) => {
+        if (result.status === 401 || result.status === 404) refusedStatus ??= result.status;
+      });
   const format = options.format ?? (await detectFormat(options.identities));
   const total = Math.max(0, (await countRecords(options.identities, format)) - options.skip);
   const flagsmith = offlineFlagsmith(options.environmentDocument);
@@ -55,7 +61,7 @@ export async function backfill(options: BackfillOptions): Promise<number> {
   };
   try {
     for await (const record of readIdentities(options.identities, format)) {
-      if (interrupted) break;
+      if (interrupted || refusedStatus !== undefined) break;
       position++;
       if (position <= options.skip) continue;
       if ('problem' in record) {
@@ -87,13 +93,19 @@ export async function backfill(options: BackfillOptions): Promise<number> {
 
   const stats = integration?.stats();
   const summary = [
-    `${interrupted ? 'Interrupted' : 'Done'} in ${((Date.now() - startedAt) / 1000).toFixed(1)} s: ` +
+    `${interrupted ? 'Interrupted' : refusedStatus !== undefined ? 'Stopped' : 'Done'} in ${((Date.now() - startedAt) / 1000).toFixed(1)} s: ` +
       `${sent} identit${sent === 1 ? 'y' : 'ies'} ${options.dryRun ? 'printed' : 'sent'}` +
       (invalid > 0 ? `, ${invalid} invalid record(s) skipped` : '') +
       (options.skip > 0 ? `, the first ${options.skip} skipped as asked` : '') +
       '.',
   ];
   if (stats) summary.push(`Delivered: ${stats.delivered}. Dropped: ${describeDropped(stats)}.`);
+  if (refusedStatus !== undefined) {
+    summary.push(
+      `Stopped early: the data plane refused the ${refusedStatus === 401 ? 'write key (HTTP 401)' : 'source (HTTP 404: disabled, or not a data plane URL)'}. ` +
+        'Fix the settings (flagsmith-rudderstack check tells when they work), then run the same command again.',
+    );
+  }
   if (interrupted) {
     summary.push(`Everything read so far was flushed. To resume, run the same command with --skip ${position}`);
   }
@@ -103,7 +115,7 @@ export async function backfill(options: BackfillOptions): Promise<number> {
   return invalid > 0 || (stats !== undefined && stats.delivered < sent) ? 1 : 0;
 }
 
-function createIntegration(options: BackfillOptions): RudderStackIntegration {
+function createIntegration(options: BackfillOptions, onBatchResult: (result: BatchResult) => void): RudderStackIntegration {
   const settings = { api_key: readWriteKey(options.writeKeyFile), base_url: options.dataPlaneUrl ?? null };
   // Throws SettingsError, which main reports line by line.
   validateSettings(settings, { allowPrivateNetworks: options.allowPrivateNetworks });
@@ -112,6 +124,7 @@ function createIntegration(options: BackfillOptions): RudderStackIntegration {
     allowPrivateNetworks: options.allowPrivateNetworks,
     valueMode: options.valueMode,
     logger: stderrLogger,
+    onBatchResult,
   });
 }
 
