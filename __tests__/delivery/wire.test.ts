@@ -98,8 +98,9 @@ describe('serializeIdentify', () => {
     expect(JSON.parse(events[0]!.json).traits).toEqual({ small: true });
   });
 
-  it('gives no event when nothing fits (an identifier larger than the limit)', () => {
-    const { events } = serializeIdentify(identify({ a: true }, 'u'.repeat(5_000)), 4_096);
+  it('gives no event, and blames no trait, when nothing fits (an identifier larger than the limit)', () => {
+    const { events, oversizedTraits } = serializeIdentify(identify({ a: true }, 'u'.repeat(5_000)), 4_096);
     expect(events).toEqual([]);
+    expect(oversizedTraits).toEqual([]);
   });
 });

@@ -100,11 +100,17 @@ it('leaves out a trait too large on its own, counts it and names the feature and
 
 it('drops an identify that cannot fit even without traits as event_too_large, and sends nothing', async () => {
   const dataPlane = await faultDataPlane();
-  const { integration } = faultIntegration({ config: { 'env-a': settingsFor(dataPlane) }, maxEventBytes: 1_024 });
+  const { integration, logger } = faultIntegration({ config: { 'env-a': settingsFor(dataPlane) }, maxEventBytes: 1_024 });
   integration.postIdentityFetch(identityContext('env-a', 'u'.repeat(2_000)));
   integration.postIdentityFetch(identityContext('env-a', 'fits'));
   await integration.flush();
   expect(dataPlane.events.map((event) => event.userId)).toEqual(['fits']);
   expect(integration.stats().dropped.event_too_large).toBe(1);
+  // No trait is to blame for an identifier that is too large.
+  expect(integration.stats().traitsDropped).toBe(0);
   expect(accountedFor(integration.stats())).toBe(2);
+  // One warning, saying why, and short however long the identifier from the request was.
+  const [warning, ...others] = logger.warnings().filter((line) => line.includes('event_too_large') || line.includes('even without traits'));
+  expect(others).toEqual([]);
+  expect(warning).toMatch(/environment env-a: dropped the identify of "u{80}…": it does not fit in maxEventBytes \(1024 bytes\) even without traits/);
 });

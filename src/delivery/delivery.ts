@@ -162,11 +162,18 @@ export class Delivery {
       this.counters.traitsDropped += oversizedTraits.length;
       this.log.warn(
         `trait_too_large:${item.environmentKey}`,
-        `environment ${item.environmentKey}: left out trait(s) ${oversizedTraits.map((name) => JSON.stringify(name)).join(', ')} ` +
-          `of identity ${JSON.stringify(item.message.userId)}: a value alone is larger than maxEventBytes (${this.options.maxEventBytes} bytes)`,
+        `environment ${item.environmentKey}: left out trait(s) ${oversizedTraits.map(quoteShort).join(', ')} ` +
+          `of identity ${quoteShort(item.message.userId)}: a value alone is larger than maxEventBytes (${this.options.maxEventBytes} bytes)`,
       );
     }
-    if (events.length === 0) return this.dropHeld(item, 'event_too_large');
+    if (events.length === 0) {
+      this.log.warn(
+        `event_too_large:${item.environmentKey}`,
+        `environment ${item.environmentKey}: dropped the identify of ${quoteShort(item.message.userId)}: ` +
+          `it does not fit in maxEventBytes (${this.options.maxEventBytes} bytes) even without traits`,
+      );
+      return this.dropHeld(item, 'event_too_large');
+    }
     let change = item.change;
     if (events.length > 1) {
       this.ledger.acceptMore(item.seq, events.length - 1);
@@ -363,6 +370,11 @@ export class Delivery {
       this.log.error('onBatchResult', `onBatchResult threw, and was ignored: ${String(error)}`);
     }
   }
+}
+
+/** A name or identifier for a log line: quoted, and cut short, since it comes from requests. */
+function quoteShort(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 }
 
 /** What a self-hoster must fix when a destination is paused. */

@@ -84,6 +84,8 @@ export function serializeIdentify(message: IdentifyMessage, maxEventBytes: numbe
 
   const budget = maxEventBytes - SENT_AT_LENGTH;
   const emptyBytes = serialize(withTraits(message, Object.create(null) as Traits, randomUUID())).bytes;
+  // Too large without any trait (a huge identifier): the event itself cannot be sent, no trait is to blame.
+  if (emptyBytes > budget) return { events: [], oversizedTraits: [] };
   const events: SerializedEvent[] = [];
   const oversizedTraits: string[] = [];
   let part: Traits = Object.create(null) as Traits;
