@@ -2,7 +2,7 @@ import type { DeliveryOptions } from './delivery/delivery';
 import type { ResolvedChangeOptions } from './change-detection/change-detector';
 import type { RudderStackIntegrationOptions, SendOnlyOnChangeOptions, ValueMode } from './types';
 
-export const DEFAULTS = {
+const DEFAULTS = {
   flushAt: 100,
   flushIntervalMs: 1_000,
   maxBatchBytes: 500_000,
