@@ -127,8 +127,7 @@ export class RudderStackIntegration {
     // Not enabled or not usable here: nothing to map.
     if (settings && settings.kind !== 'valid') return this.countUnroutable(settings);
 
-    const now = new Date();
-    const message = buildIdentifyMessage(context, { valueMode: this.options.valueMode, timestamp: now });
+    const message = buildIdentifyMessage(context, { valueMode: this.options.valueMode });
     const changes = this.changes;
     const change = changes?.claimFor(environmentKey, message.userId, message.traits);
     // The in-process store is checked (and claimed) here, so an unchanged identify takes no room in the queue.
@@ -142,7 +141,7 @@ export class RudderStackIntegration {
       if (claimedNow) changes.settled(change, false);
       return;
     }
-    const event: AwaitingEvent = { seq: this.ledger.accept(), message, acceptedAt: now.getTime(), change };
+    const event: AwaitingEvent = { seq: this.ledger.accept(), message, acceptedAt: Date.now(), change };
     if (changes && change && !claimedNow) this.checkThenRoute(changes, environmentKey, settings?.settings, change, event);
     else this.route(environmentKey, settings?.settings, event);
   }

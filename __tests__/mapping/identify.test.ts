@@ -65,6 +65,21 @@ describe('buildIdentifyMessage: the message', () => {
     expect(timestamp).toBeLessThanOrEqual(after);
   });
 
+  test('originalTimestamp follows the clock from one millisecond to the next, backwards too', () => {
+    jest.useFakeTimers({ now: Date.UTC(2026, 10, 28, 10, 0, 0, 0) });
+    try {
+      const at = (): string => buildIdentifyMessage(context).originalTimestamp;
+      expect(at()).toBe('2026-11-28T10:00:00.000Z');
+      expect(at()).toBe('2026-11-28T10:00:00.000Z');
+      jest.setSystemTime(Date.UTC(2026, 10, 28, 10, 0, 0, 1));
+      expect(at()).toBe('2026-11-28T10:00:00.001Z');
+      jest.setSystemTime(Date.UTC(2026, 10, 28, 9, 59, 59, 999));
+      expect(at()).toBe('2026-11-28T09:59:59.999Z');
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   test('a fresh messageId for each message', () => {
     const ids = new Set(Array.from({ length: 50 }, () => buildIdentifyMessage(context).messageId));
     expect(ids.size).toBe(50);

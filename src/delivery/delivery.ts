@@ -52,6 +52,8 @@ const LOG_INTERVAL_MS = 60_000;
  */
 export class Delivery {
   private readonly destinations = new Map<string, Destination>();
+  /** Each settings object's destination key, made once: settings stay cached across many events. */
+  private readonly destinationKeys = new WeakMap<ValidatedSettings, string>();
   /** Events the hook handed over since the last intake pass; serialized off the hook's call. */
   private readonly intake = new Denque<IntakeItem>();
   private intakeScheduled = false;
@@ -185,13 +187,17 @@ export class Delivery {
     const due = this.ledger.isAwaited(item.seq);
     for (const event of events) {
       this.counters.enqueued++;
-      destination.push({ seq: item.seq, json: event.json, bytes: event.bytes, acceptedAt: item.acceptedAt, change }, due);
+      destination.push({ seq: item.seq, json: event.json, acceptedAt: item.acceptedAt, change }, due);
     }
     return destination;
   }
 
   private destinationFor(settings: ValidatedSettings): Destination {
-    const key = `${settings.dataPlaneUrl}\n${settings.writeKey}`;
+    let key = this.destinationKeys.get(settings);
+    if (key === undefined) {
+      key = `${settings.dataPlaneUrl}\n${settings.writeKey}`;
+      this.destinationKeys.set(settings, key);
+    }
     let destination = this.destinations.get(key);
     if (!destination) {
       const endpoint = endpointFor(settings.dataPlaneUrl, settings.writeKey);

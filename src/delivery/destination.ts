@@ -7,9 +7,8 @@ import { batchBytesOf, EMPTY_BATCH_BYTES } from './wire';
 export interface QueuedEvent {
   /** The settlement ledger's number for the hook call it came from. */
   seq: number;
-  json: string;
-  /** UTF-8 bytes of `json`. */
-  bytes: number;
+  /** The event's JSON in UTF-8, without `sentAt` (see `SerializedEvent`). */
+  json: Buffer;
   /** Epoch ms when the hook accepted it: the flush interval counts from here. */
   acceptedAt: number;
   /** Its sendOnlyOnChange claim, confirmed on delivery and released otherwise. */
@@ -50,7 +49,7 @@ export class Destination {
 
   push(event: QueuedEvent, due: boolean): void {
     this.pending.push(event);
-    this.pendingBytes += batchBytesOf(event.bytes);
+    this.pendingBytes += batchBytesOf(event.json.length);
     if (due) this.dueCount = this.pending.length;
   }
 
@@ -79,10 +78,10 @@ export class Destination {
     let bytes = EMPTY_BATCH_BYTES;
     while (batch.length < maxEvents) {
       const next = this.pending.peekFront();
-      if (!next || (batch.length > 0 && bytes + batchBytesOf(next.bytes) > this.limits.maxBatchBytes)) break;
+      if (!next || (batch.length > 0 && bytes + batchBytesOf(next.json.length) > this.limits.maxBatchBytes)) break;
       this.removeHead();
       batch.push(next);
-      bytes += batchBytesOf(next.bytes);
+      bytes += batchBytesOf(next.json.length);
     }
     return batch;
   }
@@ -91,7 +90,7 @@ export class Destination {
   removeHead(): QueuedEvent | undefined {
     const head = this.pending.shift();
     if (head) {
-      this.pendingBytes -= batchBytesOf(head.bytes);
+      this.pendingBytes -= batchBytesOf(head.json.length);
       if (this.dueCount > 0) this.dueCount--;
     }
     return head;

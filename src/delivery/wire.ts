@@ -7,6 +7,7 @@ import type { IdentifyMessage, Traits } from '../types';
  */
 const SENT_AT_LENGTH = ',"sentAt":""'.length + new Date(0).toISOString().length;
 const ENVELOPE_HEAD = '{"batch":[';
+const COMMA = 0x2c;
 
 /** Bytes one serialized event adds to a batch body: its own, its `sentAt` and a separating comma. */
 export function batchBytesOf(eventBytes: number): number {
@@ -17,31 +18,32 @@ export function batchBytesOf(eventBytes: number): number {
 export const EMPTY_BATCH_BYTES = ENVELOPE_HEAD.length + '],"sentAt":""}'.length + new Date(0).toISOString().length;
 
 /**
- * The request body, written straight into one Buffer of exactly its size: each event's JSON as
- * serialized, its closing brace overwritten by its `sentAt`. No string is sliced, joined or
- * converted again per attempt.
+ * The request body: each event's bytes copied in as encoded, its closing brace replaced by its
+ * `sentAt`. Nothing is serialized or encoded again per attempt.
  */
 export function batchBody(events: readonly SerializedEvent[], sentAt: string): Buffer {
-  const eventTail = ',"sentAt":"' + sentAt + '"}';
+  const eventTail = Buffer.from(',"sentAt":"' + sentAt + '"}', 'latin1');
   const envelopeTail = '],"sentAt":"' + sentAt + '"}';
   let size = ENVELOPE_HEAD.length + envelopeTail.length + Math.max(0, events.length - 1);
-  for (const event of events) size += event.bytes - 1 + eventTail.length;
+  for (const event of events) size += event.json.length - 1 + eventTail.length;
   const body = Buffer.allocUnsafe(size);
   let offset = body.write(ENVELOPE_HEAD, 0, 'latin1');
   for (let i = 0; i < events.length; i++) {
-    const event = events[i]!;
-    if (i > 0) offset += body.write(',', offset, 'latin1');
-    body.write(event.json, offset, 'utf8');
-    offset += event.bytes - 1;
-    offset += body.write(eventTail, offset, 'latin1');
+    const { json } = events[i]!;
+    if (i > 0) body[offset++] = COMMA;
+    offset += json.copy(body, offset, 0, json.length - 1);
+    offset += eventTail.copy(body, offset);
   }
   body.write(envelopeTail, offset, 'latin1');
   return body;
 }
 
 export interface SerializedEvent {
-  json: string;
-  bytes: number;
+  /**
+   * The event's JSON, UTF-8 encoded once at intake. Held as bytes, outside the JS heap: the
+   * garbage collector does not copy it while it waits, and every attempt only copies it.
+   */
+  json: Buffer;
 }
 
 export interface SerializedIdentify {
@@ -51,22 +53,31 @@ export interface SerializedIdentify {
   oversizedTraits: string[];
 }
 
+const CONTEXT_TRAITS = ',"context":{"traits":';
+
 /**
- * Exactly what `JSON.stringify(message)` writes, but with the traits serialized once: they appear
- * twice (`traits` and `context.traits`, the same object), and are most of an event's bytes.
+ * Exactly what `JSON.stringify(message)` writes, with the traits serialized and encoded once: they
+ * appear twice (`traits` and `context.traits`, the same object), and are most of an event's
+ * bytes, so their second copy is a byte copy.
  */
 function serialize(message: IdentifyMessage): SerializedEvent {
   const traits = JSON.stringify(message.traits);
-  const json =
-    '{"type":' + JSON.stringify(message.type) +
-    ',"userId":' + JSON.stringify(message.userId) +
-    ',"traits":' + traits +
-    ',"context":{"traits":' + traits + ',"library":' + JSON.stringify(message.context.library) + '}' +
+  const head = '{"type":' + JSON.stringify(message.type) + ',"userId":' + JSON.stringify(message.userId) + ',"traits":';
+  const tail =
+    ',"library":' + JSON.stringify(message.context.library) + '}' +
     ',"channel":' + JSON.stringify(message.channel) +
     ',"messageId":' + JSON.stringify(message.messageId) +
     ',"originalTimestamp":' + JSON.stringify(message.originalTimestamp) +
     '}';
-  return { json, bytes: Buffer.byteLength(json) };
+  const traitsBytes = Buffer.byteLength(traits);
+  const json = Buffer.allocUnsafe(Buffer.byteLength(head) + 2 * traitsBytes + CONTEXT_TRAITS.length + Buffer.byteLength(tail));
+  let offset = json.write(head, 0, 'utf8');
+  const traitsAt = offset;
+  offset += json.write(traits, offset, 'utf8');
+  offset += json.write(CONTEXT_TRAITS, offset, 'latin1');
+  offset += json.copy(json, offset, traitsAt, traitsAt + traitsBytes);
+  json.write(tail, offset, 'utf8');
+  return { json };
 }
 
 function withTraits(message: IdentifyMessage, traits: Traits, messageId: string): IdentifyMessage {
@@ -80,10 +91,10 @@ function withTraits(message: IdentifyMessage, traits: Traits, messageId: string)
  */
 export function serializeIdentify(message: IdentifyMessage, maxEventBytes: number): SerializedIdentify {
   const whole = serialize(message);
-  if (whole.bytes + SENT_AT_LENGTH <= maxEventBytes) return { events: [whole], oversizedTraits: [] };
+  if (whole.json.length + SENT_AT_LENGTH <= maxEventBytes) return { events: [whole], oversizedTraits: [] };
 
   const budget = maxEventBytes - SENT_AT_LENGTH;
-  const emptyBytes = serialize(withTraits(message, Object.create(null) as Traits, randomUUID())).bytes;
+  const emptyBytes = serialize(withTraits(message, Object.create(null) as Traits, randomUUID())).json.length;
   // Too large without any trait (a huge identifier): the event itself cannot be sent, no trait is to blame.
   if (emptyBytes > budget) return { events: [], oversizedTraits: [] };
   const events: SerializedEvent[] = [];

@@ -30,8 +30,21 @@ export function buildIdentifyMessage(
     context: { traits, library: { name: LIBRARY_NAME, version: LIBRARY_VERSION } },
     channel: 'server',
     messageId: options?.messageId ?? randomUUID(),
-    originalTimestamp: (options?.timestamp ?? new Date()).toISOString(),
+    originalTimestamp: options?.timestamp ? options.timestamp.toISOString() : isoTimestampNow(),
   };
+}
+
+let lastTimestampMs = Number.NaN;
+let lastTimestamp = '';
+
+/** Now as an ISO string. A busy API maps many identities per millisecond; they share one string. */
+function isoTimestampNow(): string {
+  const now = Date.now();
+  if (now !== lastTimestampMs) {
+    lastTimestampMs = now;
+    lastTimestamp = new Date(now).toISOString();
+  }
+  return lastTimestamp;
 }
 
 /** The two parts of the context the event needs, read once; any failure is 'invalid_input'. */
