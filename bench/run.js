@@ -260,11 +260,18 @@ async function scaleMode(server, args, machine) {
     return { n, runs, failed };
   });
   const base = byN[0].runs.length ? report.median(byN[0].runs.map((r) => r.cpuUsPerEvent)) : undefined;
-  const scaleRows = byN.map(({ n, runs, failed }) => [
+  // Total CPU = start-up cost (module JIT, first connection) + N x per-event cost. The extra CPU
+  // from one N to the next, per extra event, is the per-event cost without the start-up share.
+  const totalCpuUs = byN.map(({ n, runs }) => (runs.length ? report.median(runs.map((r) => r.cpuUsPerEvent)) * n : undefined));
+  const marginal = byN.map(({ n }, i) =>
+    i > 0 && totalCpuUs[i] !== undefined && totalCpuUs[i - 1] !== undefined ? (totalCpuUs[i] - totalCpuUs[i - 1]) / (n - byN[i - 1].n) : undefined,
+  );
+  const scaleRows = byN.map(({ n, runs, failed }, i) => [
     n.toLocaleString('en-US'),
     failed.length ? `FAILED ${failed.length}/${failed.length + runs.length}` : `${runs.length}/${runs.length}`,
     report.spread(runs.map((r) => r.cpuUsPerEvent)),
     base && runs.length ? `${(report.median(runs.map((r) => r.cpuUsPerEvent)) / base).toFixed(2)}x` : '-',
+    marginal[i] === undefined ? '-' : `${report.fmt(marginal[i])} (${byN[i - 1].n.toLocaleString('en-US')} -> ${n.toLocaleString('en-US')})`,
     report.spread(runs.map((r) => r.eventsPerSec)),
     report.spread(runs.map((r) => r.latency.p50)),
     report.spread(runs.map((r) => r.latency.p99)),
@@ -295,7 +302,9 @@ async function scaleMode(server, args, machine) {
       '',
       'Cost per event, plugin with default options (gzip on):',
       '',
-      report.table(['N', 'verified', 'CPU µs/event', 'vs smallest N', 'events/s', 'hook p50 µs', 'hook p99 µs', 'peak RSS MB', 'requests'], scaleRows),
+      report.table(['N', 'verified', 'CPU µs/event', 'vs smallest N', 'marginal CPU µs/event', 'events/s', 'hook p50 µs', 'hook p99 µs', 'peak RSS MB', 'requests'], scaleRows),
+      '',
+      marginalLine(marginal),
       '',
       `Outage: data plane down (connection refused, 127.0.0.1:${port}), ${args.outageN.toLocaleString('en-US')} hook calls fed in bursts of ${args.burst} + setImmediate (no window: nothing is ever acknowledged), then close({ timeoutMs: 1000 }):`,
       '',
@@ -303,6 +312,15 @@ async function scaleMode(server, args, machine) {
     ].join('\n'),
   );
   return { verified: results.every((r) => r.verified) && outages.every((o) => o.ok) };
+}
+
+/** Is the per-event cost flat? The marginal costs, largest over smallest (issue 4: within 20%). */
+function marginalLine(marginal) {
+  const known = marginal.filter((m) => m !== undefined);
+  if (known.length < 2) return 'marginal CPU per event: needs three or more N';
+  const spread = Math.max(...known) / Math.min(...known);
+  const verdict = spread <= 1.2 ? 'met' : 'MISSED';
+  return `marginal CPU per event (extra CPU / extra events between consecutive N): largest / smallest ${spread.toFixed(2)}x, target <= 1.20x (flat within 20%): ${verdict}`;
 }
 
 async function main() {
