@@ -4,18 +4,18 @@ import { HttpSender } from './delivery/http-sender';
 import { SettlementLedger } from './delivery/settlement-ledger';
 import { consoleLogger, guardLogger, RateLimitedLog } from './log';
 import { InvalidInputError, type InvalidInputReason } from './mapping/errors';
-import { buildIdentifyMessage } from './mapping/identify';
+import { captureIdentify, traitsOf, type IdentifyCapture } from './mapping/identify';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { toConfigSource } from './settings/config-source';
 import { SettingsCache, type SettingsEntry } from './settings/settings-cache';
 import { flushBeforeExit, stopFlushingBeforeExit } from './exit-flush';
 import { Counters } from './stats';
-import type { ChangeClaim, IdentifyMessage, IdentityFetchContext, IntegrationStats, Logger, RudderStackIntegrationOptions, ValidatedSettings } from './types';
+import type { ChangeClaim, IdentityFetchContext, IntegrationStats, Logger, RudderStackIntegrationOptions, ValidatedSettings } from './types';
 
 /** An identify accepted and not yet handed to delivery (awaiting settings, or a shared change store). */
 interface AwaitingEvent {
   seq: number;
-  message: IdentifyMessage;
+  capture: IdentifyCapture;
   acceptedAt: number;
   /** Its sendOnlyOnChange claim: released if the event ends before delivery. */
   change?: ChangeClaim;
@@ -127,9 +127,10 @@ export class RudderStackIntegration {
     // Not enabled or not usable here: nothing to map.
     if (settings && settings.kind !== 'valid') return this.countUnroutable(settings);
 
-    const message = buildIdentifyMessage(context, { valueMode: this.options.valueMode });
+    const capture = captureIdentify(context, { valueMode: this.options.valueMode });
     const changes = this.changes;
-    const change = changes?.claimFor(environmentKey, message.userId, message.traits);
+    // Only change detection needs the traits in the hook; otherwise they are mapped after the host's request.
+    const change = changes?.claimFor(environmentKey, capture.userId, traitsOf(capture));
     // The in-process store is checked (and claimed) here, so an unchanged identify takes no room in the queue.
     const claimedNow = changes !== undefined && change !== undefined && !changes.checksLater;
     if (claimedNow && changes.checkNow(change) === 'unchanged') {
@@ -141,7 +142,7 @@ export class RudderStackIntegration {
       if (claimedNow) changes.settled(change, false);
       return;
     }
-    const event: AwaitingEvent = { seq: this.ledger.accept(), message, acceptedAt: Date.now(), change };
+    const event: AwaitingEvent = { seq: this.ledger.accept(), capture, acceptedAt: Date.now(), change };
     if (changes && change && !claimedNow) this.checkThenRoute(changes, environmentKey, settings?.settings, change, event);
     else this.route(environmentKey, settings?.settings, event);
   }
@@ -167,7 +168,7 @@ export class RudderStackIntegration {
    */
   private route(environmentKey: string, settings: ValidatedSettings | undefined, event: AwaitingEvent): void {
     if (settings && !this.awaitingSettings.has(environmentKey)) {
-      this.delivery.enqueue(event.seq, environmentKey, settings, event.message, event.acceptedAt, event.change);
+      this.delivery.enqueue(event.seq, environmentKey, settings, event.capture, event.acceptedAt, event.change);
     } else {
       this.awaitSettings(environmentKey, event);
     }
@@ -192,7 +193,7 @@ export class RudderStackIntegration {
     this.awaitingSettings.delete(environmentKey);
     for (const event of waiting) {
       if (entry.kind === 'valid') {
-        this.delivery.enqueue(event.seq, environmentKey, entry.settings, event.message, event.acceptedAt, event.change);
+        this.delivery.enqueue(event.seq, environmentKey, entry.settings, event.capture, event.acceptedAt, event.change);
       } else {
         this.countUnroutable(entry);
         this.settleUndelivered(event);

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { batchBody, batchBytesOf, EMPTY_BATCH_BYTES, serializeIdentify, type SerializedEvent } from '../../src/delivery/wire';
-import { buildIdentifyMessage } from '../../src/mapping';
+import { captureIdentify, identifyMessage, type IdentifyCapture } from '../../src/mapping/identify';
 import type { IdentifyMessage, IdentityFetchContext, Traits } from '../../src/types';
 
 function identify(traits: Traits, userId = 'user-1'): IdentifyMessage {
@@ -40,8 +41,23 @@ describe('batchBody', () => {
   });
 });
 
+/** An identify as the hook captures it, with flags that map to exactly these traits. */
+function captured(traits: Record<string, string | number | boolean>, userId = 'user-1'): IdentifyCapture {
+  return {
+    userId,
+    flags: Object.entries(traits).map(([name, value]) => ({ name, enabled: true, value })),
+    valueMode: 'documented',
+    messageId: '6f1e3c0e-0000-4000-8000-000000000001',
+    originalTimestamp: '2026-11-28T10:00:00.000Z',
+  };
+}
+
+function parsed(event: SerializedEvent): IdentifyMessage {
+  return JSON.parse(event.json.toString('utf8')) as IdentifyMessage;
+}
+
 describe('serialization', () => {
-  it('writes exactly what JSON.stringify writes, for real identify messages', () => {
+  it('writes exactly what JSON.stringify writes of the identify message, for real identity fetches', () => {
     const context: IdentityFetchContext = {
       environmentKey: 'env',
       identity: { identifier: 'ü "quoted" \u2028 user' },
@@ -50,54 +66,85 @@ describe('serialization', () => {
         { feature: { name: 'price' }, enabled: true, feature_state_value: 1.5 },
         { feature: { name: 'emoji 🚩' }, enabled: false, feature_state_value: null },
         { feature: { name: 'zero' }, enabled: true, feature_state_value: 0 },
+        { feature: { name: '10' }, enabled: true, feature_state_value: 'index-like names come first' },
+        { feature: { name: 'price' }, enabled: true, feature_state_value: -2 },
       ],
     };
-    const message = buildIdentifyMessage(context);
-    const [event] = serializeIdentify(message, 32_768).events;
-    expect(event!.json.toString('utf8')).toBe(JSON.stringify(message));
+    for (const valueMode of ['documented', 'flagsmith-python'] as const) {
+      const capture = captureIdentify(context, { valueMode });
+      const [event] = serializeIdentify(capture, 32_768).events;
+      expect(event!.json.toString('utf8')).toBe(JSON.stringify(identifyMessage(capture)));
+    }
+  });
+
+  it('writes exactly what JSON.stringify writes, for arbitrary identifiers, names and values', () => {
+    const flag = fc.record({
+      feature: fc.record({ name: fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('__proto__', '0', '7', '01', '4294967295')) }),
+      enabled: fc.boolean(),
+      feature_state_value: fc.oneof(
+        fc.string({ unit: 'binary' }),
+        fc.integer(),
+        fc.double(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.bigInt(),
+      ),
+    });
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', minLength: 1 }).filter((id) => id.trim() !== ''),
+        fc.array(flag, { maxLength: 40 }),
+        fc.constantFrom('documented' as const, 'flagsmith-python' as const),
+        (identifier, flags, valueMode) => {
+          const capture = captureIdentify({ environmentKey: 'env', identity: { identifier }, flags }, { valueMode });
+          const [event] = serializeIdentify(capture, 1_000_000).events;
+          expect(event!.json.equals(Buffer.from(JSON.stringify(identifyMessage(capture))))).toBe(true);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 
 describe('serializeIdentify', () => {
   it('keeps an event that fits as one event with its messageId', () => {
-    const message = identify({ checkout: 'blue', enabled_flag: true });
-    const { events, oversizedTraits } = serializeIdentify(message, 32_768);
+    const capture = captured({ checkout: 'blue', enabled_flag: true });
+    const { events, oversizedTraits } = serializeIdentify(capture, 32_768);
     expect(oversizedTraits).toEqual([]);
     expect(events).toHaveLength(1);
-    expect(JSON.parse(events[0]!.json.toString('utf8'))).toEqual(message);
+    expect(parsed(events[0]!)).toEqual(JSON.parse(JSON.stringify(identifyMessage(capture))));
   });
 
   it('splits an oversized event into identifies for the same user whose traits together are the original', () => {
-    const traits: Traits = {};
+    const traits: Record<string, string> = {};
     for (let i = 0; i < 40; i++) traits[`feature_${i}`] = 'v'.repeat(200);
-    const message = identify(traits);
+    const capture = captured(traits);
     const limit = 4_096;
-    const { events, oversizedTraits } = serializeIdentify(message, limit);
+    const { events, oversizedTraits } = serializeIdentify(capture, limit);
     expect(oversizedTraits).toEqual([]);
     expect(events.length).toBeGreaterThan(1);
-    const parsed = events.map((event) => JSON.parse(event.json.toString('utf8')) as IdentifyMessage);
-    const merged = Object.assign({}, ...parsed.map((event) => event.traits));
+    const parts = events.map(parsed);
+    const merged = Object.assign({}, ...parts.map((event) => event.traits));
     expect(merged).toEqual(traits);
-    for (const [index, event] of parsed.entries()) {
+    for (const [index, event] of parts.entries()) {
       expect(event.userId).toBe('user-1');
       expect(event.context.traits).toEqual(event.traits);
       // Fits even after sentAt is added at send time.
       expect(batchBytesOf(events[index]!.json.length) - 1).toBeLessThanOrEqual(limit);
     }
-    expect(parsed[0]!.messageId).toBe(message.messageId);
-    expect(new Set(parsed.map((event) => event.messageId)).size).toBe(parsed.length);
+    expect(parts[0]!.messageId).toBe(capture.messageId);
+    expect(new Set(parts.map((event) => event.messageId)).size).toBe(parts.length);
   });
 
   it('leaves out and names a trait too large for any event on its own', () => {
-    const message = identify({ small: true, huge: 'x'.repeat(5_000) });
-    const { events, oversizedTraits } = serializeIdentify(message, 4_096);
+    const { events, oversizedTraits } = serializeIdentify(captured({ small: true, huge: 'x'.repeat(5_000) }), 4_096);
     expect(oversizedTraits).toEqual(['huge']);
     expect(events).toHaveLength(1);
-    expect(JSON.parse(events[0]!.json.toString('utf8')).traits).toEqual({ small: true });
+    expect(parsed(events[0]!).traits).toEqual({ small: true });
   });
 
   it('gives no event, and blames no trait, when nothing fits (an identifier larger than the limit)', () => {
-    const { events, oversizedTraits } = serializeIdentify(identify({ a: true }, 'u'.repeat(5_000)), 4_096);
+    const { events, oversizedTraits } = serializeIdentify(captured({ a: true }, 'u'.repeat(5_000)), 4_096);
     expect(events).toEqual([]);
     expect(oversizedTraits).toEqual([]);
   });

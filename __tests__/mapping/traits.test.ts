@@ -1,4 +1,5 @@
 import { InvalidInputError, toTraits, traitValue } from '../../src/mapping';
+import { traitList } from '../../src/mapping/traits';
 import type { FlagsInput, ValueMode } from '../../src/types';
 
 const noop = (): void => undefined;
@@ -165,5 +166,28 @@ describe('toTraits: hostile feature names', () => {
     expect(traits.toString).toBeUndefined();
     expect(traits.constructor).toBeUndefined();
     expect('hasOwnProperty' in traits).toBe(false);
+  });
+});
+
+describe('traitList', () => {
+  const states = (...names: string[]) => names.map((name, index) => ({ name, enabled: true, value: index }));
+  const asObjectOrder = (names: string[]) => {
+    const list = traitList(states(...names), 'documented');
+    const traits = toTraits(names.map((name, index) => ({ featureName: name, enabled: true, value: index })));
+    return { list, traits };
+  };
+
+  it('keeps the flags in order when every name is distinct', () => {
+    expect(traitList(states('b', 'a', 'c'), 'documented')).toEqual({ names: ['b', 'a', 'c'], values: [0, 1, 2] });
+  });
+
+  it.each([
+    ['a repeated name: its first place, its last value', ['a', 'b', 'a']],
+    ['index-like names: first, in numeric order', ['b', '10', 'a', '2', '01', '4294967295']],
+    ['a repeated name among more names than are compared pairwise', [...Array.from({ length: 40 }, (_, i) => `f${i}`), 'f3']],
+  ])('orders %s, as toTraits does', (_label, names) => {
+    const { list, traits } = asObjectOrder(names);
+    expect(list.names).toEqual(Object.keys(traits));
+    expect(list.values).toEqual(Object.values(traits));
   });
 });

@@ -2,7 +2,8 @@ import Denque from 'denque';
 import { RateLimitedLog } from '../log';
 import { displayDataPlaneUrl } from '../settings/messages';
 import type { Counters } from '../stats';
-import type { BatchResult, ChangeClaim, DropReason, IdentifyMessage, Logger, ValidatedSettings } from '../types';
+import type { IdentifyCapture } from '../mapping/identify';
+import type { BatchResult, ChangeClaim, DropReason, Logger, ValidatedSettings } from '../types';
 import { Destination, type QueuedEvent } from './destination';
 import { endpointFor, type HttpSender } from './http-sender';
 import { backoffDelayMs, verdictOf, type AttemptOutcome } from './retry-policy';
@@ -27,12 +28,12 @@ export interface DeliveryOptions {
   maxPauseMs: number;
 }
 
-/** An identify as the hook hands it over: mapped, not yet serialized. */
+/** An identify as the hook hands it over: captured, not yet mapped or serialized. */
 interface IntakeItem {
   seq: number;
   environmentKey: string;
   settings: ValidatedSettings;
-  message: IdentifyMessage;
+  capture: IdentifyCapture;
   acceptedAt: number;
   change?: ChangeClaim;
 }
@@ -71,16 +72,16 @@ export class Delivery {
     this.log = new RateLimitedLog(logger, LOG_INTERVAL_MS);
   }
 
-  /** The hook's part: O(1), no serialization, no I/O. */
+  /** The hook's part: O(1), no mapping, no serialization, no I/O. */
   enqueue(
     seq: number,
     environmentKey: string,
     settings: ValidatedSettings,
-    message: IdentifyMessage,
+    capture: IdentifyCapture,
     acceptedAt: number,
     change?: ChangeClaim,
   ): void {
-    this.intake.push({ seq, environmentKey, settings, message, acceptedAt, change });
+    this.intake.push({ seq, environmentKey, settings, capture, acceptedAt, change });
     if (!this.intakeScheduled) {
       this.intakeScheduled = true;
       setImmediate(this.processIntake);
@@ -152,26 +153,26 @@ export class Delivery {
     for (const destination of touched) this.pump(destination);
   };
 
-  /** Serializes one identify into its destination's queue; returns the destination, or none if dropped. */
+  /** Maps and serializes one identify into its destination's queue; returns the destination, or none if dropped. */
   private place(item: IntakeItem): Destination | undefined {
     const destination = this.destinationFor(item.settings);
     destination.environments.add(item.environmentKey);
     if (this.shutdown.signal.aborted) return this.dropHeld(item, 'close_timeout');
     if (destination.isPaused(Date.now())) return this.dropHeld(item, 'rejected');
 
-    const { events, oversizedTraits } = serializeIdentify(item.message, this.options.maxEventBytes);
+    const { events, oversizedTraits } = serializeIdentify(item.capture, this.options.maxEventBytes);
     if (oversizedTraits.length > 0) {
       this.counters.traitsDropped += oversizedTraits.length;
       this.log.warn(
         `trait_too_large:${item.environmentKey}`,
         `environment ${item.environmentKey}: left out trait(s) ${oversizedTraits.map(quoteShort).join(', ')} ` +
-          `of identity ${quoteShort(item.message.userId)}: a value alone is larger than maxEventBytes (${this.options.maxEventBytes} bytes)`,
+          `of identity ${quoteShort(item.capture.userId)}: a value alone is larger than maxEventBytes (${this.options.maxEventBytes} bytes)`,
       );
     }
     if (events.length === 0) {
       this.log.warn(
         `event_too_large:${item.environmentKey}`,
-        `environment ${item.environmentKey}: dropped the identify of ${quoteShort(item.message.userId)}: ` +
+        `environment ${item.environmentKey}: dropped the identify of ${quoteShort(item.capture.userId)}: ` +
           `it does not fit in maxEventBytes (${this.options.maxEventBytes} bytes) even without traits`,
       );
       return this.dropHeld(item, 'event_too_large');

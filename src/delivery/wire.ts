@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { IdentifyMessage, Traits } from '../types';
+import type { IdentifyCapture } from '../mapping/identify';
+import { traitList, type TraitList, type TraitValue } from '../mapping/traits';
+import { LIBRARY_NAME, LIBRARY_VERSION } from '../version';
+import { JsonWriter } from './json-writer';
 
 /**
  * The data plane derives each event's timestamp from its own `sentAt`, so `sentAt` goes on every
@@ -53,75 +56,116 @@ export interface SerializedIdentify {
   oversizedTraits: string[];
 }
 
-const CONTEXT_TRAITS = ',"context":{"traits":';
+/** One writer for every event: serializing is synchronous, so events never share it at once. */
+const writer = new JsonWriter();
+
+/** The event's fixed parts, encoded once. */
+const EVENT_HEAD = Buffer.from('{"type":"identify","userId":');
+const TRAITS_KEY = Buffer.from(',"traits":');
+const CONTEXT_TRAITS_KEY = Buffer.from(',"context":{"traits":');
+const LIBRARY_TO_MESSAGE_ID_KEY = Buffer.from(
+  `,"library":${JSON.stringify({ name: LIBRARY_NAME, version: LIBRARY_VERSION })}},"channel":"server","messageId":`,
+);
+const TIMESTAMP_KEY = Buffer.from(',"originalTimestamp":');
+const EVENT_TAIL = Buffer.from('}');
 
 /**
- * Exactly what `JSON.stringify(message)` writes, with the traits serialized and encoded once: they
- * appear twice (`traits` and `context.traits`, the same object), and are most of an event's
- * bytes, so their second copy is a byte copy.
+ * The event's bytes: exactly what `JSON.stringify(identifyMessage(capture))` writes, for the
+ * traits given and with this messageId. The traits appear twice (`traits` and `context.traits`)
+ * and are most of an event's bytes, so their second copy is a byte copy.
  */
-function serialize(message: IdentifyMessage): SerializedEvent {
-  const traits = JSON.stringify(message.traits);
-  const head = '{"type":' + JSON.stringify(message.type) + ',"userId":' + JSON.stringify(message.userId) + ',"traits":';
-  const tail =
-    ',"library":' + JSON.stringify(message.context.library) + '}' +
-    ',"channel":' + JSON.stringify(message.channel) +
-    ',"messageId":' + JSON.stringify(message.messageId) +
-    ',"originalTimestamp":' + JSON.stringify(message.originalTimestamp) +
-    '}';
-  const traitsBytes = Buffer.byteLength(traits);
-  const json = Buffer.allocUnsafe(Buffer.byteLength(head) + 2 * traitsBytes + CONTEXT_TRAITS.length + Buffer.byteLength(tail));
-  let offset = json.write(head, 0, 'utf8');
-  const traitsAt = offset;
-  offset += json.write(traits, offset, 'utf8');
-  offset += json.write(CONTEXT_TRAITS, offset, 'latin1');
-  offset += json.copy(json, offset, traitsAt, traitsAt + traitsBytes);
-  json.write(tail, offset, 'utf8');
-  return { json };
+function encodeEvent(capture: IdentifyCapture, traits: TraitList, messageId: string): SerializedEvent {
+  writer.reset();
+  writer.encodedBytes(EVENT_HEAD);
+  writer.string(capture.userId);
+  writer.encodedBytes(TRAITS_KEY);
+  const traitsStart = writer.length;
+  writeTraits(traits);
+  const traitsEnd = writer.length;
+  writer.encodedBytes(CONTEXT_TRAITS_KEY);
+  writer.repeat(traitsStart, traitsEnd);
+  writer.encodedBytes(LIBRARY_TO_MESSAGE_ID_KEY);
+  writer.string(messageId);
+  writer.encodedBytes(TIMESTAMP_KEY);
+  writer.string(capture.originalTimestamp);
+  writer.encodedBytes(EVENT_TAIL);
+  return { json: writer.take() };
 }
 
-function withTraits(message: IdentifyMessage, traits: Traits, messageId: string): IdentifyMessage {
-  return { ...message, traits, context: { ...message.context, traits }, messageId };
+function writeTraits({ names, values }: TraitList): void {
+  writer.raw('{');
+  for (let i = 0; i < names.length; i++) {
+    if (i > 0) writer.raw(',');
+    writeTrait(names[i], values[i]);
+  }
+  writer.raw('}');
 }
+
+function writeTrait(name: string, value: TraitValue): void {
+  writer.encodedBytes(traitKey(name));
+  writer.value(value);
+}
+
+/** Feature names recur in every identify of an environment, so each one's `"name":` is encoded once. */
+const traitKeys = new Map<string, Buffer>();
+const TRAIT_KEYS_AT_MOST = 10_000;
+
+function traitKey(name: string): Buffer {
+  let key = traitKeys.get(name);
+  if (key === undefined) {
+    key = Buffer.from(JSON.stringify(name) + ':');
+    if (traitKeys.size < TRAIT_KEYS_AT_MOST) traitKeys.set(name, key);
+  }
+  return key;
+}
+
+/** Bytes a trait adds to an event: written twice (traits and context.traits), each with a comma. */
+function traitBytes(name: string, value: TraitValue): number {
+  writer.reset();
+  writeTrait(name, value);
+  return 2 * (writer.length + 1);
+}
+
+const NO_TRAITS: TraitList = { names: [], values: [] };
 
 /**
  * Serializes an identify so that no event exceeds `maxEventBytes`. An event over the limit is split
  * into several identifies for the same user, each with part of the traits (traits merge
  * downstream); a trait too large to fit any event on its own is left out and named.
  */
-export function serializeIdentify(message: IdentifyMessage, maxEventBytes: number): SerializedIdentify {
-  const whole = serialize(message);
+export function serializeIdentify(capture: IdentifyCapture, maxEventBytes: number): SerializedIdentify {
+  const traits = traitList(capture.flags, capture.valueMode);
+  const whole = encodeEvent(capture, traits, capture.messageId);
   if (whole.json.length + SENT_AT_LENGTH <= maxEventBytes) return { events: [whole], oversizedTraits: [] };
 
   const budget = maxEventBytes - SENT_AT_LENGTH;
-  const emptyBytes = serialize(withTraits(message, Object.create(null) as Traits, randomUUID())).json.length;
+  const emptyBytes = encodeEvent(capture, NO_TRAITS, randomUUID()).json.length;
   // Too large without any trait (a huge identifier): the event itself cannot be sent, no trait is to blame.
   if (emptyBytes > budget) return { events: [], oversizedTraits: [] };
   const events: SerializedEvent[] = [];
   const oversizedTraits: string[] = [];
-  let part: Traits = Object.create(null) as Traits;
+  let part: TraitList = { names: [], values: [] };
   let partBytes = emptyBytes;
-  let partSize = 0;
   const closePart = (): void => {
     // Each part is its own event, so it needs its own messageId; the first keeps the original.
-    const id = events.length === 0 ? message.messageId : randomUUID();
-    events.push(serialize(withTraits(message, part, id)));
-    part = Object.create(null) as Traits;
+    const id = events.length === 0 ? capture.messageId : randomUUID();
+    events.push(encodeEvent(capture, part, id));
+    part = { names: [], values: [] };
     partBytes = emptyBytes;
-    partSize = 0;
   };
-  for (const name of Object.keys(message.traits)) {
-    // A trait is written twice (traits and context.traits), each time as "name":value plus a comma.
-    const entryBytes = 2 * (Buffer.byteLength(JSON.stringify(name) + ':' + JSON.stringify(message.traits[name])) + 1);
+  for (let i = 0; i < traits.names.length; i++) {
+    const name = traits.names[i];
+    const value = traits.values[i];
+    const entryBytes = traitBytes(name, value);
     if (emptyBytes + entryBytes > budget) {
       oversizedTraits.push(name);
       continue;
     }
     if (partBytes + entryBytes > budget) closePart();
-    part[name] = message.traits[name];
+    part.names.push(name);
+    part.values.push(value);
     partBytes += entryBytes;
-    partSize++;
   }
-  if (partSize > 0) closePart();
+  if (part.names.length > 0) closePart();
   return { events, oversizedTraits };
 }

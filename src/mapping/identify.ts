@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { BuildIdentifyOptions, FlagsInput, IdentifyMessage, IdentityFetchContext } from '../types';
+import type { BuildIdentifyOptions, IdentifyMessage, IdentityFetchContext, Traits, ValueMode } from '../types';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version';
 import { InvalidInputError } from './errors';
-import { toTraits } from './traits';
+import { readFlags, type FlagState } from './flag-inputs';
+import { traitList, traitsObject } from './traits';
 
 /**
  * The identify event for one identity fetch: `userId` is the identifier exactly as given, and
@@ -17,21 +18,53 @@ export function buildIdentifyMessage(
   context: IdentityFetchContext,
   options?: BuildIdentifyOptions,
 ): IdentifyMessage {
+  return identifyMessage(captureIdentify(context, options));
+}
+
+/**
+ * An identify as the hook captures it: everything read from the host's objects at once (they may
+ * change after the call), the identifier checked, the id and time fixed. Mapping the flags to
+ * traits waits until after the host's request: see `identifyMessage` and delivery's `serializeIdentify`.
+ */
+export interface IdentifyCapture {
+  userId: string;
+  flags: FlagState[];
+  valueMode: ValueMode;
+  messageId: string;
+  originalTimestamp: string;
+}
+
+/** Reads and checks what `buildIdentifyMessage` needs, and throws what it throws. */
+export function captureIdentify(context: IdentityFetchContext, options?: BuildIdentifyOptions): IdentifyCapture {
   const { identifier, flags } = readContext(context);
   if (typeof identifier !== 'string' || identifier.trim() === '') {
     throw new InvalidInputError('no_user_id', 'identity.identifier is not a non-blank string');
   }
-  // toTraits checks the shape of flags, and throws 'invalid_input' when it is none of FlagsInput.
-  const traits = toTraits(flags as FlagsInput, options);
   return {
-    type: 'identify',
     userId: identifier,
-    traits,
-    context: { traits, library: { name: LIBRARY_NAME, version: LIBRARY_VERSION } },
-    channel: 'server',
+    // Throws 'invalid_input' when flags is none of the FlagsInput shapes.
+    flags: readFlags(flags),
+    valueMode: options?.valueMode ?? 'documented',
     messageId: options?.messageId ?? randomUUID(),
     originalTimestamp: options?.timestamp ? options.timestamp.toISOString() : isoTimestampNow(),
   };
+}
+
+export function identifyMessage(capture: IdentifyCapture): IdentifyMessage {
+  const traits = traitsOf(capture);
+  return {
+    type: 'identify',
+    userId: capture.userId,
+    traits,
+    context: { traits, library: { name: LIBRARY_NAME, version: LIBRARY_VERSION } },
+    channel: 'server',
+    messageId: capture.messageId,
+    originalTimestamp: capture.originalTimestamp,
+  };
+}
+
+export function traitsOf(capture: IdentifyCapture): Traits {
+  return traitsObject(traitList(capture.flags, capture.valueMode));
 }
 
 let lastTimestampMs = Number.NaN;

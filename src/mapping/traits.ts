@@ -32,14 +32,61 @@ export function traitValue(flag: FlagState, mode: ValueMode): TraitValue {
  * ordinary own key: it is serialized like any other and pollutes nothing.
  */
 export function toTraits(flags: FlagsInput, options?: MappingOptions): Traits {
-  const mode = options?.valueMode ?? 'documented';
-  const states = readFlags(flags);
-  const traits: Traits = Object.create(null) as Traits;
+  return traitsObject(traitList(readFlags(flags), options?.valueMode ?? 'documented'));
+}
+
+/**
+ * The traits as two parallel lists, in the order and with the keys `toTraits` gives them. Delivery
+ * writes events from this; it needs no object built, or walked, per event.
+ */
+export interface TraitList {
+  names: string[];
+  values: TraitValue[];
+}
+
+export function traitList(states: readonly FlagState[], mode: ValueMode): TraitList {
+  const names: string[] = [];
+  const values: TraitValue[] = [];
   for (let i = 0; i < states.length; i++) {
     const state = states[i];
-    traits[state.name] = traitValue(state, mode);
+    names.push(state.name);
+    values.push(traitValue(state, mode));
   }
+  // The object decides the rare lists it would order differently: one key per repeated name, and
+  // index-like names ("7") first, in numeric order.
+  if (needsObjectOrder(names)) return listOf(traitsObject({ names, values }));
+  return { names, values };
+}
+
+export function traitsObject(list: TraitList): Traits {
+  const traits: Traits = Object.create(null) as Traits;
+  for (let i = 0; i < list.names.length; i++) traits[list.names[i]] = list.values[i];
   return traits;
+}
+
+function listOf(traits: Traits): TraitList {
+  const names = Object.keys(traits);
+  return { names, values: names.map((name) => traits[name] as TraitValue) };
+}
+
+/** Up to this many names, comparing each pair is cheaper than hashing them into a Set. */
+const PAIRWISE_NAMES_AT_MOST = 32;
+
+function needsObjectOrder(names: readonly string[]): boolean {
+  for (let i = 0; i < names.length; i++) if (isArrayIndex(names[i])) return true;
+  if (names.length > PAIRWISE_NAMES_AT_MOST) return new Set(names).size !== names.length;
+  for (let i = 1; i < names.length; i++) {
+    for (let j = 0; j < i; j++) if (names[i] === names[j]) return true;
+  }
+  return false;
+}
+
+/** A key an object lists before all others: a canonical integer below 2^32 - 1. */
+function isArrayIndex(name: string): boolean {
+  const first = name.charCodeAt(0);
+  if (first < 0x30 || first > 0x39) return false;
+  const index = Number(name);
+  return index < 4294967295 && Number.isInteger(index) && String(index) === name;
 }
 
 /**
