@@ -159,7 +159,7 @@ export interface RudderStackIntegrationOptions {
   valueMode?: ValueMode;
   /** Admit data planes on internal addresses (default false). */
   allowPrivateNetworks?: boolean;
-  /** Replaces the default node-fetch with a keep-alive agent. */
+  /** Replaces the default transport (Node's http/https client over keep-alive agents); the network guard is then the host's to provide. */
   fetch?: FetchLike;
   logger?: Logger;
   /**
