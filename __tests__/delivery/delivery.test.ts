@@ -36,11 +36,11 @@ describe('batching', () => {
     expect(dataPlane.batches).toHaveLength(1);
   });
 
-  it('grows batches past flushAt once the queue is over half full, instead of dropping', async () => {
+  it('grows the batch past flushAt when events waited for a free request slot', async () => {
     const { dataPlane, integration } = await startHarness({
       flushAt: 2,
       maxConcurrentRequests: 1,
-      maxQueueSize: 20,
+      maxQueueSize: 1_000,
       requestTimeoutMs: 200,
       retryBaseDelayMs: 0,
     });
@@ -50,9 +50,16 @@ describe('batching', () => {
     await waitFor(() => integration.stats().inFlight === 2, 'the first batch to be sent');
     for (let i = 0; i < 15; i++) integration.postIdentityFetch(identityContext('env-a', `backlog-${i}`));
     await integration.flush();
-    // The hung batch is retried as it was; the 15 waiting behind it (over 20 / 2 held) go in one request.
+    // The hung batch is retried as it was; the 15 that waited behind it go in one request.
     expect(dataPlane.batches.map((batch) => batch.events.length)).toEqual([2, 15]);
     expect(integration.stats()).toMatchObject({ delivered: 17, dropped: expect.objectContaining({ queue_full: 0 }) });
+  });
+
+  it('keeps batches at flushAt when a burst finds request slots free', async () => {
+    const { dataPlane, integration } = await startHarness({ flushAt: 2, maxConcurrentRequests: 4, flushIntervalMs: 60_000 });
+    for (let i = 0; i < 8; i++) integration.postIdentityFetch(identityContext('env-a', `user-${i}`));
+    await integration.flush();
+    expect(dataPlane.batches.map((batch) => batch.events.length)).toEqual([2, 2, 2, 2]);
   });
 
   it('puts the wire format of the contract on every request', async () => {

@@ -208,24 +208,27 @@ export class Delivery {
     return destination;
   }
 
-  /** Starts as many due batches as the destination's request limit allows, then re-arms its timer. */
+  /**
+   * Starts as many due batches as the destination's request limit allows, then re-arms its timer.
+   *
+   * A batch is `flushAt` events, unless events had to wait because every request slot was busy:
+   * then the next request carries all waiting events that fit in `maxBatchBytes`. Events arriving
+   * faster than requests of `flushAt` carry them go in fewer, larger requests, which costs both
+   * ends less per event and drains the backlog before the queue overflows.
+   */
   private pump(destination: Destination): void {
-    const { maxConcurrentRequests } = this.options;
-    while (destination.requestsInFlight < maxConcurrentRequests && destination.hasBatchReady()) {
-      this.send(destination, destination.takeBatch(this.batchSizeLimit()));
+    while (destination.hasBatchReady()) {
+      if (destination.requestsInFlight >= this.options.maxConcurrentRequests) {
+        destination.backlogged = true;
+        break;
+      }
+      const maxEvents = destination.backlogged ? Number.POSITIVE_INFINITY : this.options.flushAt;
+      destination.backlogged = false;
+      this.send(destination, destination.takeBatch(maxEvents));
     }
     this.armTimer(destination);
     // An idle destination is forgotten unless it remembers a pause; the next event makes it anew.
     if (destination.isIdle() && destination.pauses === 0) this.destinations.delete(destination.key);
-  }
-
-  /**
-   * `flushAt` events, or, once the queue is over half full, as many as fit in `maxBatchBytes`:
-   * events arriving faster than requests of `flushAt` carry them then go in fewer, larger
-   * requests rather than overflowing the queue.
-   */
-  private batchSizeLimit(): number {
-    return this.ledger.held > this.options.maxQueueSize / 2 ? Number.POSITIVE_INFINITY : this.options.flushAt;
   }
 
   private armTimer(destination: Destination): void {

@@ -31,6 +31,8 @@ export class Destination {
   /** Events at the head of `pending` that must go now, full batch or not (interval passed, or flushed). */
   private dueCount = 0;
   requestsInFlight = 0;
+  /** A full batch waited for a free request slot: the next request takes all that fit. */
+  backlogged = false;
   /** Environments seen routing here, for messages that must say which settings to fix. */
   readonly environments = new Set<string>();
   /** Epoch ms until which the data plane has refused this destination's key or source. */
