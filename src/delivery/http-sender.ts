@@ -1,14 +1,17 @@
 import http from 'node:http';
 import https from 'node:https';
 import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
+import { constants as zlibConstants, gzip as gzipCallback } from 'node:zlib';
 import { createGuardedLookup } from '../settings/network-guard';
 import type { FetchLike, FetchResponseLike } from '../types';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version';
 import { parseRetryAfter, type AttemptOutcome } from './retry-policy';
 
-// Compression runs on libuv's thread pool, not on the event loop the host's requests share.
-const gzip = promisify(gzipCallback);
+// Compression runs on libuv's thread pool, not on the event loop the host's requests share, at
+// zlib's fastest level: on identify batches that is a third of the CPU of the default level for
+// bodies about 30% larger, and the host's CPU is what the plugin must spare.
+const gzipAsync = promisify(gzipCallback);
+const gzip = (body: Buffer): Promise<Buffer> => gzipAsync(body, { level: zlibConstants.Z_BEST_SPEED });
 
 /** Where one destination's batches go and how they are authorised. */
 export interface Endpoint {
