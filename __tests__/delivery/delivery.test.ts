@@ -85,6 +85,16 @@ describe('batching', () => {
     expect(Date.parse(event.sentAt)).toBeGreaterThanOrEqual(Date.parse(event.originalTimestamp));
   });
 
+  it('gives every event its own UUID messageId', async () => {
+    const { dataPlane, integration } = await startHarness();
+    for (let i = 0; i < 300; i++) integration.postIdentityFetch(identityContext('env-a', 'same-user'));
+    await integration.flush();
+    const ids = dataPlane.events.map((event) => event.messageId);
+    expect(ids).toHaveLength(300);
+    expect(new Set(ids).size).toBe(300);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
   it('sends plain JSON when gzip is off', async () => {
     const { dataPlane, integration } = await startHarness({ gzip: false });
     integration.postIdentityFetch(identityContext('env-a', 'user-1'));

@@ -71,7 +71,7 @@ describe('serialization', () => {
       ],
     };
     for (const valueMode of ['documented', 'flagsmith-python'] as const) {
-      const capture = captureIdentify(context, { valueMode });
+      const capture = captureIdentify(context, { valueMode, messageId: 'a-fixed-message-id' });
       const [event] = serializeIdentify(capture, 32_768).events;
       expect(event!.json.toString('utf8')).toBe(JSON.stringify(identifyMessage(capture)));
     }
@@ -96,7 +96,7 @@ describe('serialization', () => {
         fc.array(flag, { maxLength: 40 }),
         fc.constantFrom('documented' as const, 'flagsmith-python' as const),
         (identifier, flags, valueMode) => {
-          const capture = captureIdentify({ environmentKey: 'env', identity: { identifier }, flags }, { valueMode });
+          const capture = captureIdentify({ environmentKey: 'env', identity: { identifier }, flags }, { valueMode, messageId: 'a-fixed-message-id' });
           const [event] = serializeIdentify(capture, 1_000_000).events;
           expect(event!.json.equals(Buffer.from(JSON.stringify(identifyMessage(capture))))).toBe(true);
         },

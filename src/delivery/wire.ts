@@ -135,7 +135,9 @@ const NO_TRAITS: TraitList = { names: [], values: [] };
  */
 export function serializeIdentify(capture: IdentifyCapture, maxEventBytes: number): SerializedIdentify {
   const traits = traitList(capture.flags, capture.valueMode);
-  const whole = encodeEvent(capture, traits, capture.messageId);
+  // Made here rather than in the hook: now and then randomUUID refills its entropy (~5 µs).
+  const messageId = capture.messageId ?? randomUUID();
+  const whole = encodeEvent(capture, traits, messageId);
   if (whole.json.length + SENT_AT_LENGTH <= maxEventBytes) return { events: [whole], oversizedTraits: [] };
 
   const budget = maxEventBytes - SENT_AT_LENGTH;
@@ -148,7 +150,7 @@ export function serializeIdentify(capture: IdentifyCapture, maxEventBytes: numbe
   let partBytes = emptyBytes;
   const closePart = (): void => {
     // Each part is its own event, so it needs its own messageId; the first keeps the original.
-    const id = events.length === 0 ? capture.messageId : randomUUID();
+    const id = events.length === 0 ? messageId : randomUUID();
     events.push(encodeEvent(capture, part, id));
     part = { names: [], values: [] };
     partBytes = emptyBytes;

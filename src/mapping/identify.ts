@@ -23,14 +23,16 @@ export function buildIdentifyMessage(
 
 /**
  * An identify as the hook captures it: everything read from the host's objects at once (they may
- * change after the call), the identifier checked, the id and time fixed. Mapping the flags to
- * traits waits until after the host's request: see `identifyMessage` and delivery's `serializeIdentify`.
+ * change after the call), the identifier checked, the time fixed. Mapping the flags to traits,
+ * and making a messageId, wait until after the host's request: see `identifyMessage` and
+ * delivery's `serializeIdentify`.
  */
 export interface IdentifyCapture {
   userId: string;
   flags: FlagState[];
   valueMode: ValueMode;
-  messageId: string;
+  /** The caller's; otherwise one is made with the event, after the host's request. */
+  messageId?: string;
   originalTimestamp: string;
 }
 
@@ -45,7 +47,7 @@ export function captureIdentify(context: IdentityFetchContext, options?: BuildId
     // Throws 'invalid_input' when flags is none of the FlagsInput shapes.
     flags: readFlags(flags),
     valueMode: options?.valueMode ?? 'documented',
-    messageId: options?.messageId ?? randomUUID(),
+    messageId: options?.messageId,
     originalTimestamp: options?.timestamp ? options.timestamp.toISOString() : isoTimestampNow(),
   };
 }
@@ -58,7 +60,7 @@ export function identifyMessage(capture: IdentifyCapture): IdentifyMessage {
     traits,
     context: { traits, library: { name: LIBRARY_NAME, version: LIBRARY_VERSION } },
     channel: 'server',
-    messageId: capture.messageId,
+    messageId: capture.messageId ?? randomUUID(),
     originalTimestamp: capture.originalTimestamp,
   };
 }
