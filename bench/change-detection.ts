@@ -19,6 +19,7 @@ import { RedisChangeStore } from '../src/change-detection/redis-change-store';
 import { hashTraits } from '../src/change-detection/traits-hash';
 import { RudderStackIntegration } from '../src/integration';
 import { toTraits } from '../src/mapping';
+import { traitListOf } from '../src/mapping/traits';
 import { startLocalDataPlane } from '../src/testing';
 import type { ApiFlag, RudderStackIntegrationOptions } from '../src/types';
 
@@ -140,7 +141,7 @@ async function connectRedis(): Promise<Redis[] | undefined> {
 }
 
 function measureHash(): string {
-  const traits = toTraits(flagsOf(1, false));
+  const traits = traitListOf(toTraits(flagsOf(1, false)));
   for (let i = 0; i < 50_000; i++) hashTraits(traits);
   const rounds = 200_000;
   const start = process.hrtime.bigint();
@@ -157,7 +158,7 @@ function measureMemoryPerIdentity(entries: number): string {
   const before = used();
   const store = new MemoryChangeStore({ maxEntries: entries, ttlMs: 3_600_000 });
   for (let i = 0; i < entries; i++) {
-    const claim = { key: `${ENVIRONMENT_KEY.length}:${ENVIRONMENT_KEY}:${workload.userIdOf(i)}`, hash: hashTraits({ n: i }), token: String(i) };
+    const claim = { key: `${ENVIRONMENT_KEY.length}:${ENVIRONMENT_KEY}:${workload.userIdOf(i)}`, hash: hashTraits({ names: ['n'], values: [i] }), token: String(i) };
     store.claim(claim);
     store.confirm(claim);
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { RateLimitedLog } from '../log';
-import type { ChangeClaim, ChangeVerdict, Logger, SharedChangeStore, Traits } from '../types';
+import type { TraitList } from '../mapping/traits';
+import type { ChangeClaim, ChangeVerdict, Logger, SharedChangeStore } from '../types';
 import { MemoryChangeStore } from './memory-change-store';
 import { hashTraits } from './traits-hash';
 
@@ -49,7 +50,7 @@ export class ChangeDetector {
   }
 
   /** The claim an identify of this environment with these traits would make. */
-  claimFor(environmentKey: string, identifier: string, traits: Traits): ChangeClaim {
+  claimFor(environmentKey: string, identifier: string, traits: TraitList): ChangeClaim {
     return {
       key: `${environmentKey.length}:${environmentKey}:${identifier}`,
       hash: hashTraits(traits),

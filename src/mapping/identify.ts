@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { BuildIdentifyOptions, IdentifyMessage, IdentityFetchContext, Traits, ValueMode } from '../types';
+import type { BuildIdentifyOptions, IdentifyMessage, IdentityFetchContext, ValueMode } from '../types';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version';
 import { InvalidInputError } from './errors';
 import { readFlags, type FlagState } from './flag-inputs';
@@ -53,7 +53,7 @@ export function captureIdentify(context: IdentityFetchContext, options?: BuildId
 }
 
 export function identifyMessage(capture: IdentifyCapture): IdentifyMessage {
-  const traits = traitsOf(capture);
+  const traits = traitsObject(traitList(capture.flags, capture.valueMode));
   return {
     type: 'identify',
     userId: capture.userId,
@@ -63,10 +63,6 @@ export function identifyMessage(capture: IdentifyCapture): IdentifyMessage {
     messageId: capture.messageId ?? randomUUID(),
     originalTimestamp: capture.originalTimestamp,
   };
-}
-
-export function traitsOf(capture: IdentifyCapture): Traits {
-  return traitsObject(traitList(capture.flags, capture.valueMode));
 }
 
 let lastTimestampMs = Number.NaN;

@@ -54,7 +54,7 @@ export function traitList(states: readonly FlagState[], mode: ValueMode): TraitL
   }
   // The object decides the rare lists it would order differently: one key per repeated name, and
   // index-like names ("7") first, in numeric order.
-  if (needsObjectOrder(names)) return listOf(traitsObject({ names, values }));
+  if (needsObjectOrder(names)) return traitListOf(traitsObject({ names, values }));
   return { names, values };
 }
 
@@ -64,7 +64,8 @@ export function traitsObject(list: TraitList): Traits {
   return traits;
 }
 
-function listOf(traits: Traits): TraitList {
+/** The list of an object of traits, in its key order. */
+export function traitListOf(traits: Traits): TraitList {
   const names = Object.keys(traits);
   return { names, values: names.map((name) => traits[name] as TraitValue) };
 }
