@@ -10,7 +10,8 @@
  *   close()          release timers and sockets
  *
  * The SDKs get the traits from the package's exported `toTraits`, inside the timed call, so all
- * carry identical payloads and pay for the same mapping the plugin does.
+ * carry identical payloads and pay for the same mapping the plugin does (the plugin maps after its
+ * hook returns, so for it the mapping is in the CPU per event, not in the call cost).
  *
  * The wire limit has no per-call API: it posts pre-serialized batches (see `wireLimit`).
  */
