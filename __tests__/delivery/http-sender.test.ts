@@ -1,10 +1,11 @@
 /**
- * The default transport against a real HTTP server on 127.0.0.1: what each kind of answer, or
- * no answer, becomes.
+ * HttpSender against a real HTTP server on 127.0.0.1, with its default transport and with a host's
+ * fetch: what each kind of answer, or no answer, becomes.
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { endpointFor, HttpSender } from '../../src/delivery/http-sender';
+import type { FetchLike } from '../../src/types';
 
 const WRITE_KEY = 'write-key-never-shown';
 const body = Buffer.from('{"batch":[],"sentAt":"2026-11-28T10:00:00.000Z"}');
@@ -137,6 +138,44 @@ describe('HttpSender with its default transport', () => {
     const shutdown = new AbortController();
     const attempt = senderFor(60_000).send(endpoint, body, shutdown.signal);
     setTimeout(() => shutdown.abort(), 50);
+    await expect(attempt).resolves.toEqual({ kind: 'aborted' });
+  });
+});
+
+describe('HttpSender with a host fetch', () => {
+  let server: Server | undefined;
+  const never = new AbortController().signal;
+
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  // Node's own fetch (undici), as a host would pass it.
+  const hostFetch: FetchLike = (url, init) => fetch(url, init);
+
+  it('posts through it, and reads the status and Retry-After from its response', async () => {
+    server = await serve((_req, res) => {
+      res.writeHead(503, { 'Retry-After': '2' });
+      res.end('Service Unavailable');
+    });
+    const sender = new HttpSender({ fetch: hostFetch, gzip: true, requestTimeoutMs: 5_000, allowPrivateNetworks: false });
+    await expect(sender.send(endpointFor(server.url, WRITE_KEY), body, never)).resolves.toEqual({ kind: 'response', status: 503, retryAfterMs: 2_000 });
+    const [request] = server.requests;
+    expect(request!.headers).toMatchObject({ 'content-encoding': 'gzip', 'content-type': 'application/json' });
+  });
+
+  it('ends the attempt on time even when the fetch ignores its signal', async () => {
+    const ignoring: FetchLike = () => new Promise(() => undefined);
+    const sender = new HttpSender({ fetch: ignoring, gzip: false, requestTimeoutMs: 100, allowPrivateNetworks: false });
+    await expect(sender.send(endpointFor('http://127.0.0.1:9', WRITE_KEY), body, never)).resolves.toMatchObject({ kind: 'network-error', timedOut: true });
+    const shutdown = new AbortController();
+    const attempt = new HttpSender({ fetch: ignoring, gzip: false, requestTimeoutMs: 60_000, allowPrivateNetworks: false }).send(
+      endpointFor('http://127.0.0.1:9', WRITE_KEY),
+      body,
+      shutdown.signal,
+    );
+    shutdown.abort();
     await expect(attempt).resolves.toEqual({ kind: 'aborted' });
   });
 });

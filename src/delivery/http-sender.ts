@@ -1,7 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 import { promisify } from 'node:util';
 import { constants as zlibConstants, gzip as gzipCallback } from 'node:zlib';
+import { LRUCache } from 'lru-cache';
 import { createGuardedLookup } from '../settings/network-guard';
 import type { FetchLike, FetchResponseLike } from '../types';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version';
@@ -54,7 +56,8 @@ interface Transport {
 class NodeHttpTransport implements Transport {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
-  private readonly targets = new Map<string, http.RequestOptions>();
+  /** Parsed request targets by URL; a few per data plane, bounded all the same. */
+  private readonly targets = new LRUCache<string, http.RequestOptions>({ max: 1_000 });
   /** Requests in flight, to end at once on shutdown. */
   private readonly active = new Set<() => void>();
   private watchedShutdown: AbortSignal | undefined;
@@ -116,8 +119,7 @@ class NodeHttpTransport implements Transport {
   private targetOf(url: string): http.RequestOptions {
     let target = this.targets.get(url);
     if (!target) {
-      const parsed = new URL(url);
-      target = { protocol: parsed.protocol, hostname: parsed.hostname.replace(/^\[|\]$/g, ''), port: parsed.port, path: parsed.pathname + parsed.search };
+      target = urlToHttpOptions(new URL(url));
       this.targets.set(url, target);
     }
     return target;
