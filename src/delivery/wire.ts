@@ -106,7 +106,10 @@ function writeTrait(name: string, value: TraitValue): void {
   writer.value(value);
 }
 
-/** Feature names recur in every identify of an environment, so each one's `"name":` is encoded once. */
+/**
+ * Feature names recur in every identify of an environment, so each one's `"name":` is encoded
+ * once. Bounded: names past the first 10 000 (many environments, or odd input) are encoded each time.
+ */
 const traitKeys = new Map<string, Buffer>();
 const TRAIT_KEYS_AT_MOST = 10_000;
 
