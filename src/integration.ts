@@ -4,8 +4,7 @@ import { HttpSender } from './delivery/http-sender';
 import { SettlementLedger } from './delivery/settlement-ledger';
 import { consoleLogger, guardLogger, RateLimitedLog } from './log';
 import { InvalidInputError, type InvalidInputReason } from './mapping/errors';
-import { captureIdentify, type IdentifyCapture } from './mapping/identify';
-import { traitList } from './mapping/traits';
+import { capturedTraits, captureIdentify, type IdentifyCapture } from './mapping/identify';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { toConfigSource } from './settings/config-source';
 import { SettingsCache, type SettingsEntry } from './settings/settings-cache';
@@ -131,7 +130,7 @@ export class RudderStackIntegration {
     const capture = captureIdentify(context, { valueMode: this.options.valueMode });
     const changes = this.changes;
     // Only change detection needs the traits in the hook; otherwise they are mapped after the host's request.
-    const change = changes?.claimFor(environmentKey, capture.userId, traitList(capture.flags, capture.valueMode));
+    const change = changes?.claimFor(environmentKey, capture.userId, capturedTraits(capture));
     // The in-process store is checked (and claimed) here, so an unchanged identify takes no room in the queue.
     const claimedNow = changes !== undefined && change !== undefined && !changes.checksLater;
     if (claimedNow && changes.checkNow(change) === 'unchanged') {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { IdentifyCapture } from '../mapping/identify';
-import { traitList, type TraitList, type TraitValue } from '../mapping/traits';
+import { capturedTraits, type IdentifyCapture } from '../mapping/identify';
+import type { TraitList, TraitValue } from '../mapping/traits';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version';
 import { JsonWriter } from './json-writer';
 
@@ -137,7 +137,7 @@ const NO_TRAITS: TraitList = { names: [], values: [] };
  * downstream); a trait too large to fit any event on its own is left out and named.
  */
 export function serializeIdentify(capture: IdentifyCapture, maxEventBytes: number): SerializedIdentify {
-  const traits = traitList(capture.flags, capture.valueMode);
+  const traits = capturedTraits(capture);
   // Made here rather than in the hook: now and then randomUUID refills its entropy (~5 µs).
   const messageId = capture.messageId ?? randomUUID();
   const whole = encodeEvent(capture, traits, messageId);

@@ -3,7 +3,7 @@ import type { BuildIdentifyOptions, IdentifyMessage, IdentityFetchContext, Value
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version';
 import { InvalidInputError } from './errors';
 import { readFlags, type FlagState } from './flag-inputs';
-import { traitList, traitsObject } from './traits';
+import { traitList, traitsObject, type TraitList } from './traits';
 
 /**
  * The identify event for one identity fetch: `userId` is the identifier exactly as given, and
@@ -34,6 +34,8 @@ export interface IdentifyCapture {
   /** The caller's; otherwise one is made with the event, after the host's request. */
   messageId?: string;
   originalTimestamp: string;
+  /** Its traits once mapped: see `capturedTraits`. */
+  traits?: TraitList;
 }
 
 /** Reads and checks what `buildIdentifyMessage` needs, and throws what it throws. */
@@ -49,11 +51,20 @@ export function captureIdentify(context: IdentityFetchContext, options?: BuildId
     valueMode: options?.valueMode ?? 'documented',
     messageId: options?.messageId,
     originalTimestamp: options?.timestamp ? options.timestamp.toISOString() : isoTimestampNow(),
+    traits: undefined,
   };
 }
 
+/**
+ * The capture's traits, mapped on first use and kept: with sendOnlyOnChange the hook maps them to
+ * hash them, and delivery then writes the same list rather than mapping again.
+ */
+export function capturedTraits(capture: IdentifyCapture): TraitList {
+  return (capture.traits ??= traitList(capture.flags, capture.valueMode));
+}
+
 export function identifyMessage(capture: IdentifyCapture): IdentifyMessage {
-  const traits = traitsObject(traitList(capture.flags, capture.valueMode));
+  const traits = traitsObject(capturedTraits(capture));
   return {
     type: 'identify',
     userId: capture.userId,
