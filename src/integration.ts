@@ -1,25 +1,17 @@
 import { ChangeDetector } from './change-detection/change-detector';
-import { Delivery } from './delivery/delivery';
+import { monotonicMs } from './clock';
+import { Delivery, type AcceptedIdentify } from './delivery/delivery';
 import { HttpSender } from './delivery/http-sender';
 import { SettlementLedger } from './delivery/settlement-ledger';
 import { consoleLogger, guardLogger, RateLimitedLog } from './log';
 import { InvalidInputError, type InvalidInputReason } from './mapping/errors';
-import { capturedTraits, captureIdentify, type IdentifyCapture } from './mapping/identify';
+import { capturedTraits, captureIdentify } from './mapping/identify';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { toConfigSource } from './settings/config-source';
 import { SettingsCache, type SettingsEntry } from './settings/settings-cache';
 import { flushBeforeExit, stopFlushingBeforeExit } from './exit-flush';
 import { Counters } from './stats';
 import type { ChangeClaim, IdentityFetchContext, IntegrationStats, Logger, RudderStackIntegrationOptions, ValidatedSettings } from './types';
-
-/** An identify accepted and not yet handed to delivery (awaiting settings, or a shared change store). */
-interface AwaitingEvent {
-  seq: number;
-  capture: IdentifyCapture;
-  acceptedAt: number;
-  /** Its sendOnlyOnChange claim: released if the event ends before delivery. */
-  change?: ChangeClaim;
-}
 
 const BAD_INPUT_LOG_INTERVAL_MS = 60_000;
 
@@ -37,7 +29,6 @@ export class RudderStackIntegration {
   private readonly delivery: Delivery;
   /** Absent when sendOnlyOnChange is off: the hook then hashes nothing. */
   private readonly changes: ChangeDetector | undefined;
-  private readonly awaitingSettings = new Map<string, AwaitingEvent[]>();
   private readonly badInputLog: RateLimitedLog;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -137,26 +128,20 @@ export class RudderStackIntegration {
       this.counters.unchanged++;
       return;
     }
-    if (this.ledger.held >= this.options.maxQueueSize && !this.delivery.evictOldest()) {
+    if (!this.delivery.makeRoom(1)) {
       this.counters.dropped.queue_full++;
       if (claimedNow) changes.settled(change, false);
       return;
     }
-    const event: AwaitingEvent = { seq: this.ledger.accept(), capture, acceptedAt: Date.now(), change };
-    if (changes && change && !claimedNow) this.checkThenRoute(changes, environmentKey, settings?.settings, change, event);
-    else this.route(environmentKey, settings?.settings, event);
+    const event: AcceptedIdentify = { seq: this.ledger.accept(), environmentKey, capture, acceptedAt: monotonicMs(), change };
+    if (changes && change && !claimedNow) this.checkThenRoute(changes, settings?.settings, change, event);
+    else this.route(settings?.settings, event);
   }
 
   /** A shared change store is asked off the hook; the event waits in the ledger for its answer. */
-  private checkThenRoute(
-    changes: ChangeDetector,
-    environmentKey: string,
-    settings: ValidatedSettings | undefined,
-    change: ChangeClaim,
-    event: AwaitingEvent,
-  ): void {
+  private checkThenRoute(changes: ChangeDetector, settings: ValidatedSettings | undefined, change: ChangeClaim, event: AcceptedIdentify): void {
     changes.checkLater(change, (verdict) => {
-      if (verdict === 'changed') return this.route(environmentKey, settings, event);
+      if (verdict === 'changed') return this.route(settings, event);
       this.counters.unchanged++;
       this.ledger.settle(event.seq);
     });
@@ -166,42 +151,26 @@ export class RudderStackIntegration {
    * To delivery, or to wait for the environment's settings. Behind events already waiting for
    * them, so that an environment's events keep their order.
    */
-  private route(environmentKey: string, settings: ValidatedSettings | undefined, event: AwaitingEvent): void {
-    if (settings && !this.awaitingSettings.has(environmentKey)) {
-      this.delivery.enqueue(event.seq, environmentKey, settings, event.capture, event.acceptedAt, event.change);
-    } else {
-      this.awaitSettings(environmentKey, event);
-    }
-  }
-
-  private awaitSettings(environmentKey: string, event: AwaitingEvent): void {
-    const waiting = this.awaitingSettings.get(environmentKey);
-    if (waiting) {
-      waiting.push(event);
-      return;
-    }
-    this.awaitingSettings.set(environmentKey, [event]);
+  private route(settings: ValidatedSettings | undefined, event: AcceptedIdentify): void {
+    const { environmentKey } = event;
+    if (settings && !this.delivery.isParked(environmentKey)) return this.delivery.enqueue(event, settings);
+    if (!this.delivery.park(event)) return;
     this.settings
       .load(environmentKey)
-      .then((entry) => this.routeAwaiting(environmentKey, entry))
+      .then((entry) => this.routeParked(environmentKey, entry))
       .catch((error: unknown) => this.logger.error(`routing events of environment ${environmentKey} failed: ${String(error)}`));
   }
 
-  private routeAwaiting(environmentKey: string, entry: SettingsEntry): void {
-    const waiting = this.awaitingSettings.get(environmentKey);
-    if (!waiting) return; // abandoned by close()
-    this.awaitingSettings.delete(environmentKey);
-    for (const event of waiting) {
-      if (entry.kind === 'valid') {
-        this.delivery.enqueue(event.seq, environmentKey, entry.settings, event.capture, event.acceptedAt, event.change);
-      } else {
-        this.countUnroutable(entry);
-        this.settleUndelivered(event);
-      }
+  private routeParked(environmentKey: string, entry: SettingsEntry): void {
+    const unroutable = this.delivery.unpark(environmentKey, entry.kind === 'valid' ? entry.settings : undefined);
+    if (entry.kind === 'valid') return;
+    for (const event of unroutable) {
+      this.countUnroutable(entry);
+      this.settleUndelivered(event);
     }
   }
 
-  private settleUndelivered(event: AwaitingEvent): void {
+  private settleUndelivered(event: AcceptedIdentify): void {
     this.ledger.settle(event.seq);
     if (event.change) this.changes?.settled(event.change, false);
   }
@@ -222,13 +191,6 @@ export class RudderStackIntegration {
     const settled = this.flush();
     if (!(await settlesWithin(settled, timeoutMs))) {
       const abandoned = this.ledger.held;
-      for (const [, waiting] of this.awaitingSettings) {
-        for (const event of waiting) {
-          this.counters.dropped.close_timeout++;
-          this.settleUndelivered(event);
-        }
-      }
-      this.awaitingSettings.clear();
       this.delivery.abandon();
       await settled;
       this.logger.warn(

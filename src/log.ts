@@ -1,3 +1,4 @@
+import { monotonicMs } from './clock';
 import type { Logger } from './types';
 
 const PREFIX = '[flagsmith-rudderstack]';
@@ -34,7 +35,7 @@ export class RateLimitedLog {
   constructor(
     private readonly logger: Logger,
     private readonly intervalMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = monotonicMs,
   ) {}
 
   warn(key: string, message: string): void {

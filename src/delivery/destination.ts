@@ -7,9 +7,11 @@ import { batchBytesOf, EMPTY_BATCH_BYTES } from './wire';
 export interface QueuedEvent {
   /** The settlement ledger's number for the hook call it came from. */
   seq: number;
+  /** Its environment: what a request's report and warnings name. */
+  environmentKey: string;
   /** The event's JSON in UTF-8, without `sentAt` (see `SerializedEvent`). */
   json: Buffer;
-  /** Epoch ms when the hook accepted it: the flush interval counts from here. */
+  /** When the hook accepted it, on the monotonic clock: the flush interval counts from here. */
   acceptedAt: number;
   /** Its sendOnlyOnChange claim, confirmed on delivery and released otherwise. */
   change?: ChangeClaim;
@@ -33,9 +35,9 @@ export class Destination {
   requestsInFlight = 0;
   /** A full batch waited for a free request slot: the next request takes all that fit. */
   backlogged = false;
-  /** Environments seen routing here, for messages that must say which settings to fix. */
+  /** Environments seen routing here: `invalidate(environmentKey)` lifts a pause of the destinations that serve it. */
   readonly environments = new Set<string>();
-  /** Epoch ms until which the data plane has refused this destination's key or source. */
+  /** Until when (monotonic clock) the data plane has refused this destination's key or source. */
   pausedUntil = 0;
   /** Consecutive pauses, for a growing cool-down; reset by a delivery. */
   pauses = 0;

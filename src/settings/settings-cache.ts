@@ -4,6 +4,7 @@
  * Holds one record per environment key seen (callers pass only keys the host authenticated);
  * records past all use are swept lazily, at most once per TTL, when a lookup starts.
  */
+import { monotonicMs } from '../clock';
 import type { ConfigSource, Logger, ValidatedSettings } from '../types';
 import { SettingsError, validateSettings } from './validate';
 
@@ -26,6 +27,7 @@ export interface SettingsCacheOptions {
   staleGraceMs?: number;
   /** How long a failed lookup's result is cached (default min(ttlMs, 5000)). */
   errorRetryMs?: number;
+  /** Milliseconds for durations (default: the monotonic clock). */
   now?: () => number;
 }
 
@@ -75,7 +77,7 @@ export class SettingsCache {
     this.#lookupTimeoutMs = options.lookupTimeoutMs ?? 5000;
     this.#staleGraceMs = options.staleGraceMs ?? 300_000;
     this.#errorRetryMs = options.errorRetryMs ?? Math.min(options.ttlMs, 5000);
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? monotonicMs;
     this.#nextSweepAt = this.#now() + this.#ttlMs;
   }
 
