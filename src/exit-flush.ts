@@ -3,22 +3,20 @@
  * first. When the event loop empties, each live integration sends what it holds; the requests
  * keep the process alive until they settle, then it exits. One listener serves every integration.
  */
-interface FlushesOnExit {
-  flushHeld(): void;
-}
+type FlushHeld = () => void;
 
-const live = new Set<FlushesOnExit>();
+const live = new Set<FlushHeld>();
 
 function onBeforeExit(): void {
-  for (const integration of live) integration.flushHeld();
+  for (const flushHeld of live) flushHeld();
 }
 
-export function flushBeforeExit(integration: FlushesOnExit): void {
+export function flushBeforeExit(flushHeld: FlushHeld): void {
   if (live.size === 0) process.on('beforeExit', onBeforeExit);
-  live.add(integration);
+  live.add(flushHeld);
 }
 
-export function stopFlushingBeforeExit(integration: FlushesOnExit): void {
-  live.delete(integration);
+export function stopFlushingBeforeExit(flushHeld: FlushHeld): void {
+  live.delete(flushHeld);
   if (live.size === 0) process.off('beforeExit', onBeforeExit);
 }

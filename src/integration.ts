@@ -1,19 +1,16 @@
-import { ChangeDetector } from './change-detection/change-detector';
-import { monotonicMs } from './clock';
+import { changeDetectionFor, type ChangeDetection } from './change-detection/change-detector';
+import { Accounts } from './delivery/accounts';
 import { Delivery, type AcceptedIdentify } from './delivery/delivery';
 import { HttpSender } from './delivery/http-sender';
-import { SettlementLedger } from './delivery/settlement-ledger';
+import { flushBeforeExit, stopFlushingBeforeExit } from './exit-flush';
 import { consoleLogger, guardLogger, RateLimitedLog } from './log';
 import { InvalidInputError, type InvalidInputReason } from './mapping/errors';
 import { capturedTraits, captureIdentify } from './mapping/identify';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { toConfigSource } from './settings/config-source';
 import { SettingsCache, type SettingsEntry } from './settings/settings-cache';
-import { flushBeforeExit, stopFlushingBeforeExit } from './exit-flush';
-import { Counters } from './stats';
-import type { ChangeClaim, IdentityFetchContext, IntegrationStats, Logger, RudderStackIntegrationOptions, ValidatedSettings } from './types';
-
-const BAD_INPUT_LOG_INTERVAL_MS = 60_000;
+import { monotonicMs, withTimeout } from './timers';
+import type { ChangeVerdict, IdentityFetchContext, IntegrationStats, Logger, RudderStackIntegrationOptions, ValidatedSettings } from './types';
 
 /**
  * The post-identity-fetch hook: maps an identity's flags to an identify, routes it by the
@@ -23,39 +20,39 @@ const BAD_INPUT_LOG_INTERVAL_MS = 60_000;
 export class RudderStackIntegration {
   private readonly options: ResolvedOptions;
   private readonly logger: Logger;
-  private readonly counters = new Counters();
-  private readonly ledger = new SettlementLedger();
+  private readonly log: RateLimitedLog;
+  private readonly accounts: Accounts;
   private readonly settings: SettingsCache;
   private readonly delivery: Delivery;
   /** Absent when sendOnlyOnChange is off: the hook then hashes nothing. */
-  private readonly changes: ChangeDetector | undefined;
-  private readonly badInputLog: RateLimitedLog;
+  private readonly changes: ChangeDetection | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
 
   constructor(options: RudderStackIntegrationOptions) {
     this.options = resolveOptions(options);
-    this.logger = guardLogger(options.logger ?? consoleLogger);
-    this.badInputLog = new RateLimitedLog(this.logger, BAD_INPUT_LOG_INTERVAL_MS);
+    this.logger = guardLogger(this.options.logger ?? consoleLogger);
+    this.log = new RateLimitedLog(this.logger, this.options.logIntervalMs);
+    const changes = this.options.sendOnlyOnChange && changeDetectionFor(this.options.sendOnlyOnChange, this.log, this.options.changeStoreTimeoutMs);
+    this.changes = changes;
+    this.accounts = new Accounts(changes && ((claim, delivered) => changes.settled(claim, delivered)));
     this.settings = new SettingsCache({
-      source: toConfigSource(options.config),
+      source: toConfigSource(this.options.config),
       ttlMs: this.options.configTtlMs,
       allowPrivateNetworks: this.options.allowPrivateNetworks,
       logger: this.logger,
-      onLookupError: () => {
-        this.counters.configErrors++;
-      },
+      lookupTimeoutMs: this.options.settingsLookupTimeoutMs,
+      staleGraceMs: this.options.staleSettingsGraceMs,
+      onLookupError: () => this.accounts.configError(),
     });
     const sender = new HttpSender({
-      fetch: options.fetch,
+      fetch: this.options.fetch,
       gzip: this.options.gzip,
       requestTimeoutMs: this.options.requestTimeoutMs,
       allowPrivateNetworks: this.options.allowPrivateNetworks,
     });
-    const changes = this.options.sendOnlyOnChange && new ChangeDetector(this.options.sendOnlyOnChange, this.logger);
-    this.changes = changes;
-    this.delivery = new Delivery(this.options, sender, this.ledger, this.counters, this.logger, changes && ((claim, delivered) => changes.settled(claim, delivered)));
-    flushBeforeExit(this);
+    this.delivery = new Delivery(this.options, sender, this.accounts, this.log, this.logger);
+    flushBeforeExit(this.flushHeld);
   }
 
   /** Synchronous; never throws; never waits on I/O. */
@@ -73,7 +70,7 @@ export class RudderStackIntegration {
    */
   flush(): Promise<void> {
     this.delivery.flushNow();
-    const settled = this.ledger.whenAllSettled();
+    const settled = this.accounts.whenAllSettled();
     const changes = this.changes;
     return changes ? settled.then(() => changes.whenWritten()) : settled;
   }
@@ -85,7 +82,7 @@ export class RudderStackIntegration {
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
     this.closed = true;
-    this.closing ??= this.shutDown(options.timeoutMs ?? 10_000);
+    this.closing ??= this.shutDown(options.timeoutMs ?? this.options.closeTimeoutMs);
     return this.closing;
   }
 
@@ -95,55 +92,41 @@ export class RudderStackIntegration {
     this.delivery.resume(environmentKey);
   }
 
-  /** Sends what is held now; called when the host's event loop runs dry (see exit-flush.ts). */
-  flushHeld(): void {
-    if (this.ledger.held > 0) this.delivery.flushNow();
-  }
-
   stats(): IntegrationStats {
-    return this.counters.snapshot(this.ledger.held);
+    return this.accounts.snapshot();
   }
 
+  /** Capture, check, admit, route. Whatever throws here does so before the call is held. */
   private accept(context: IdentityFetchContext): void {
-    this.counters.received++;
-    if (this.closed) {
-      this.counters.dropped.closed++;
-      return;
-    }
+    if (this.closed) return this.accounts.end('closed');
     const environmentKey = context.environmentKey;
     if (typeof environmentKey !== 'string' || environmentKey === '') {
       throw new InvalidInputError('invalid_input', 'environmentKey must be a non-empty string');
     }
     const settings = this.settings.peek(environmentKey);
     // Not enabled or not usable here: nothing to map.
-    if (settings && settings.kind !== 'valid') return this.countUnroutable(settings);
+    if (settings && settings.kind !== 'valid') return this.accounts.end(unroutableOutcome(settings));
 
     const capture = captureIdentify(context, { valueMode: this.options.valueMode });
     const changes = this.changes;
     // Only change detection needs the traits in the hook; otherwise they are mapped after the host's request.
     const change = changes?.claimFor(environmentKey, capture.userId, capturedTraits(capture));
-    // The in-process store is checked (and claimed) here, so an unchanged identify takes no room in the queue.
-    const claimedNow = changes !== undefined && change !== undefined && !changes.checksLater;
-    if (claimedNow && changes.checkNow(change) === 'unchanged') {
-      this.counters.unchanged++;
-      return;
-    }
+    const verdict = change && changes!.check(change);
+    if (verdict === 'unchanged') return this.accounts.end('unchanged');
     if (!this.delivery.makeRoom(1)) {
-      this.counters.dropped.queue_full++;
-      if (claimedNow) changes.settled(change, false);
-      return;
+      if (change) changes!.settled(change, false);
+      return this.accounts.end('queue_full');
     }
-    const event: AcceptedIdentify = { seq: this.ledger.accept(), environmentKey, capture, acceptedAt: monotonicMs(), change };
-    if (changes && change && !claimedNow) this.checkThenRoute(changes, settings?.settings, change, event);
+    const event: AcceptedIdentify = { seq: this.accounts.hold(), environmentKey, capture, acceptedAt: monotonicMs(), change };
+    if (verdict instanceof Promise) this.routeWhenChanged(verdict, settings?.settings, event);
     else this.route(settings?.settings, event);
   }
 
-  /** A shared change store is asked off the hook; the event waits in the ledger for its answer. */
-  private checkThenRoute(changes: ChangeDetector, settings: ValidatedSettings | undefined, change: ChangeClaim, event: AcceptedIdentify): void {
-    changes.checkLater(change, (verdict) => {
-      if (verdict === 'changed') return this.route(settings, event);
-      this.counters.unchanged++;
-      this.ledger.settle(event.seq);
+  /** A shared change store answers off the hook; the event is held meanwhile. */
+  private routeWhenChanged(verdict: Promise<ChangeVerdict>, settings: ValidatedSettings | undefined, event: AcceptedIdentify): void {
+    void verdict.then((answer) => {
+      if (answer === 'changed') this.route(settings, event);
+      else this.accounts.settle(event, 'unchanged');
     });
   }
 
@@ -164,33 +147,29 @@ export class RudderStackIntegration {
   private routeParked(environmentKey: string, entry: SettingsEntry): void {
     const unroutable = this.delivery.unpark(environmentKey, entry.kind === 'valid' ? entry.settings : undefined);
     if (entry.kind === 'valid') return;
-    for (const event of unroutable) {
-      this.countUnroutable(entry);
-      this.settleUndelivered(event);
-    }
-  }
-
-  private settleUndelivered(event: AcceptedIdentify): void {
-    this.ledger.settle(event.seq);
-    if (event.change) this.changes?.settled(event.change, false);
-  }
-
-  private countUnroutable(entry: Exclude<SettingsEntry, { kind: 'valid' }>): void {
-    if (entry.kind === 'disabled') this.counters.skipped++;
-    else if (entry.kind === 'invalid') this.counters.dropped.invalid_settings++;
-    else this.counters.dropped.config_error++;
+    for (const event of unroutable) this.accounts.settle(event, unroutableOutcome(entry));
   }
 
   private countBadInput(error: unknown): void {
     const { reason, detail } = classifyBadInput(error);
-    this.counters.dropped[reason]++;
-    this.badInputLog.warn(reason, `ignored an identities hook call (${reason}): ${detail.slice(0, 200)}`);
+    this.accounts.end(reason);
+    this.log.warn(reason, `ignored an identities hook call (${reason}): ${detail.slice(0, 200)}`);
   }
+
+  /** Sends what is held now; called when the host's event loop runs dry (see exit-flush.ts). */
+  private readonly flushHeld = (): void => {
+    if (this.accounts.held > 0) this.delivery.flushNow();
+  };
 
   private async shutDown(timeoutMs: number): Promise<void> {
     const settled = this.flush();
-    if (!(await settlesWithin(settled, timeoutMs))) {
-      const abandoned = this.ledger.held;
+    // The deadline keeps the process alive: the host asked to wait.
+    const inTime = await withTimeout(() => settled, timeoutMs, { keepAlive: true }).then(
+      () => true,
+      () => false,
+    );
+    if (!inTime) {
+      const abandoned = this.accounts.held;
       this.delivery.abandon();
       await settled;
       this.logger.warn(
@@ -198,19 +177,14 @@ export class RudderStackIntegration {
       );
     }
     this.delivery.stop();
-    stopFlushingBeforeExit(this);
+    stopFlushingBeforeExit(this.flushHeld);
   }
 }
 
-/** True if the promise settled in time. The timer keeps the process alive: the host asked to wait. */
-function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    void promise.then(() => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
+/** What an event is counted as when its environment's settings cannot route it. */
+function unroutableOutcome(entry: Exclude<SettingsEntry, { kind: 'valid' }>): 'skipped' | 'invalid_settings' | 'config_error' {
+  if (entry.kind === 'disabled') return 'skipped';
+  return entry.kind === 'invalid' ? 'invalid_settings' : 'config_error';
 }
 
 /**

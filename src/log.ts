@@ -1,4 +1,4 @@
-import { monotonicMs } from './clock';
+import { monotonicMs } from './timers';
 import type { Logger } from './types';
 
 const PREFIX = '[flagsmith-rudderstack]';

@@ -23,11 +23,25 @@ const DEFAULTS = {
   allowPrivateNetworks: false,
 } as const;
 
+/** Numbers the package uses inside, not options: named here so that each is set in one place. */
+const INTERNAL = {
+  /** Each kind of warning is said at most once per interval (per destination or environment). */
+  logIntervalMs: 60_000,
+  /** A settings lookup still pending after this long counts as failed. */
+  settingsLookupTimeoutMs: 5_000,
+  /** How long past expiry the last valid settings are still served while refreshes fail. */
+  staleSettingsGraceMs: 300_000,
+  /** Longest a shared change store may take to answer before the identify is sent unchecked. */
+  changeStoreTimeoutMs: 250,
+  /** `close()` without a `timeoutMs`. */
+  closeTimeoutMs: 10_000,
+} as const;
+
 /** The data plane refuses bodies over 4000 KiB once decompressed. */
 const DATA_PLANE_MAX_BODY_BYTES = 4_096_000;
 
 /** The options whose value is a number. */
-type NumericOption = { [K in keyof ResolvedOptions]-?: ResolvedOptions[K] extends number ? K : never }[keyof ResolvedOptions];
+type NumericOption = { [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends number ? K : never }[keyof typeof DEFAULTS];
 
 /** Numeric options and the least each may be (maxRetries may be 0: no retries). */
 const MINIMUM: Record<NumericOption, number> = {
@@ -49,6 +63,11 @@ const MINIMUM: Record<NumericOption, number> = {
 };
 
 export type ResolvedOptions = DeliveryOptions & {
+  [K in keyof typeof INTERNAL]: number;
+} & {
+  config: RudderStackIntegrationOptions['config'];
+  fetch?: RudderStackIntegrationOptions['fetch'];
+  logger?: RudderStackIntegrationOptions['logger'];
   requestTimeoutMs: number;
   configTtlMs: number;
   gzip: boolean;
@@ -61,7 +80,7 @@ export type ResolvedOptions = DeliveryOptions & {
 /** Fills in defaults; throws a TypeError naming every option that is wrong and what it takes. */
 export function resolveOptions(options: RudderStackIntegrationOptions): ResolvedOptions {
   const problems: string[] = [];
-  const resolved = { ...DEFAULTS } as ResolvedOptions;
+  const resolved = { ...DEFAULTS, ...INTERNAL, config: options.config, fetch: options.fetch, logger: options.logger } as ResolvedOptions;
   for (const name of Object.keys(MINIMUM) as NumericOption[]) {
     const value = options[name];
     if (value === undefined) continue;

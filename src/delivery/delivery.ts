@@ -1,14 +1,14 @@
 import Denque from 'denque';
-import { monotonicMs } from '../clock';
-import { RateLimitedLog } from '../log';
-import { displayDataPlaneUrl } from '../settings/messages';
-import type { Counters } from '../stats';
+import { monotonicMs } from '../timers';
+import type { RateLimitedLog } from '../log';
 import type { IdentifyCapture } from '../mapping/identify';
+import { displayDataPlaneUrl } from '../settings/messages';
 import type { BatchResult, ChangeClaim, DropReason, Logger, ValidatedSettings } from '../types';
+import type { Accounts } from './accounts';
 import { Destination, type QueuedEvent } from './destination';
 import { endpointFor, type HttpSender } from './http-sender';
-import { backoffDelayMs, verdictOf, type AttemptOutcome } from './retry-policy';
-import type { SettlementLedger } from './settlement-ledger';
+import * as say from './messages';
+import { deliverBatch, type Clock, type DeliveryStep, type RetryLoop } from './retry-loop';
 import { sleep } from './sleep';
 import { batchBody, serializeIdentify } from './wire';
 
@@ -29,7 +29,10 @@ export interface DeliveryOptions {
   maxPauseMs: number;
 }
 
-/** An identify as the hook accepted it: captured, not yet mapped or serialized. */
+/**
+ * The one record of an event from the hook to settlement: accepted with its capture, then
+ * serialized into one or more `QueuedEvent`s that keep its number, environment, time and claim.
+ */
 export interface AcceptedIdentify {
   /** The settlement ledger's number for the hook call. */
   seq: number;
@@ -46,19 +49,6 @@ interface IntakeItem extends AcceptedIdentify {
   settings: ValidatedSettings;
 }
 
-/** An event anywhere before a request: parked, in the intake or in a destination's queue. */
-type HeldEvent = Pick<QueuedEvent, 'seq' | 'change'>;
-
-/** Told what became of each event that carries a sendOnlyOnChange claim. */
-export type ClaimSettled = (claim: ChangeClaim, delivered: boolean) => void;
-
-/** How a batch's attempts ended: settled, or (for a half of a split) refused as its parent was. */
-type BatchEnd = 'settled' | { refusedAlike: AttemptOutcome };
-
-const LOG_INTERVAL_MS = 60_000;
-/** Environments a message names at most; a destination can serve thousands. */
-const ENVIRONMENTS_NAMED_AT_MOST = 5;
-
 /**
  * Everything after the hook: serializing, batching per destination, sending, retrying, and
  * accounting every event until it is delivered or dropped. Errors become log lines and counts,
@@ -74,18 +64,18 @@ export class Delivery {
   private readonly intake = new Denque<IntakeItem>();
   private intakeScheduled = false;
   private readonly shutdown = new AbortController();
-  private readonly log: RateLimitedLog;
+  private readonly clock: Clock = {
+    now: monotonicMs,
+    sleep: (ms) => sleep(ms, this.shutdown.signal).then(() => !this.shutdown.signal.aborted),
+  };
 
   constructor(
     private readonly options: DeliveryOptions,
     private readonly sender: HttpSender,
-    private readonly ledger: SettlementLedger,
-    private readonly counters: Counters,
+    private readonly accounts: Accounts,
+    private readonly log: RateLimitedLog,
     private readonly logger: Logger,
-    private readonly onClaimSettled?: ClaimSettled,
-  ) {
-    this.log = new RateLimitedLog(logger, LOG_INTERVAL_MS);
-  }
+  ) {}
 
   /** The hook's part: O(1), no mapping, no serialization, no I/O. */
   enqueue(event: AcceptedIdentify, settings: ValidatedSettings): void {
@@ -114,7 +104,7 @@ export class Delivery {
 
   /**
    * The environment's settings are known: its parked events go on, in order, to delivery. Without
-   * usable settings they are handed back, for the caller to count why.
+   * usable settings they are handed back, for the caller to settle with its reason.
    */
   unpark(environmentKey: string, settings: ValidatedSettings | undefined): AcceptedIdentify[] {
     const waiting = this.parked.get(environmentKey) ?? [];
@@ -138,7 +128,7 @@ export class Delivery {
    * in a request. False when that is not possible (the rest are in requests already).
    */
   makeRoom(count: number): boolean {
-    while (this.ledger.held + count > this.options.maxQueueSize) {
+    while (this.accounts.held + count > this.options.maxQueueSize) {
       if (!this.evictOldest()) return false;
     }
     return true;
@@ -147,53 +137,43 @@ export class Delivery {
   /** Lifts the cool-down of destinations that serve this environment (all when none is named). */
   resume(environmentKey?: string): void {
     for (const destination of this.destinations.values()) {
-      if (environmentKey === undefined || destination.environments.has(environmentKey)) {
-        destination.pausedUntil = 0;
-        destination.pauses = 0;
-      }
+      if (environmentKey === undefined || destination.serves(environmentKey)) destination.resume();
     }
   }
 
   /** Gives up on everything: requests and retry waits end at once, every held event is dropped. */
   abandon(): void {
     this.shutdown.abort();
-    for (const waiting of this.parked.values()) for (const event of waiting) this.dropHeld(event, 'close_timeout');
+    for (const waiting of this.parked.values()) for (const event of waiting) this.accounts.settle(event, 'close_timeout');
     this.parked.clear();
     this.processIntake();
     for (const destination of this.destinations.values()) {
       this.dropPending(destination, 'close_timeout');
-      this.clearTimer(destination);
+      destination.clearFlushTimer();
     }
   }
 
   /** Releases timers and sockets once nothing is held. */
   stop(): void {
-    for (const destination of this.destinations.values()) this.clearTimer(destination);
+    for (const destination of this.destinations.values()) destination.clearFlushTimer();
     this.sender.close();
   }
 
   /** Drops the oldest event that is not in a request: parked, in the intake, or queued. */
   private evictOldest(): boolean {
-    const oldest = this.oldestHeld();
-    if (!oldest) return false;
-    oldest.remove();
-    this.dropHeld(oldest.event, 'queue_full');
-    this.log.warn('queue_full', 'the event queue is full (maxQueueSize): dropping the oldest events; is the data plane reachable?');
-    return true;
-  }
-
-  private oldestHeld(): { event: HeldEvent; remove: () => void } | undefined {
-    let oldest: { event: HeldEvent; remove: () => void } | undefined;
-    const consider = (event: HeldEvent | undefined, remove: () => void): void => {
+    let oldest: { event: { seq: number; change?: ChangeClaim }; remove: () => void } | undefined;
+    const consider = (event: { seq: number; change?: ChangeClaim } | undefined, remove: () => void): void => {
       if (event && (!oldest || event.seq < oldest.event.seq)) oldest = { event, remove };
     };
     consider(this.intake.peekFront(), () => this.intake.shift());
-    for (const destination of this.destinations.values()) consider(destination.pending.peekFront(), () => destination.removeHead());
-    for (const waiting of this.parked.values()) {
-      // The lookup still runs: an emptied list stays, and later events still queue behind it.
-      consider(waiting[0], () => waiting.shift());
-    }
-    return oldest;
+    for (const destination of this.destinations.values()) consider(destination.oldest(), () => destination.removeOldest());
+    // The lookup still runs: an emptied list stays, and later events still queue behind it.
+    for (const waiting of this.parked.values()) consider(waiting[0], () => waiting.shift());
+    if (!oldest) return false;
+    oldest.remove();
+    this.accounts.settle(oldest.event, 'queue_full');
+    this.log.warn('queue_full', say.QUEUE_FULL_OLDEST);
+    return true;
   }
 
   private readonly processIntake = (): void => {
@@ -214,57 +194,50 @@ export class Delivery {
     try {
       return this.place(item);
     } catch (error) {
-      this.log.error(
-        `unmappable:${item.environmentKey}`,
-        `environment ${item.environmentKey}: dropped an identify that could not be mapped or serialized (${errorText(error)})`,
-      );
-      return this.dropHeld(item, 'invalid_input');
+      this.log.error(`unmappable:${item.environmentKey}`, say.unmappableText(item.environmentKey, error));
+      this.accounts.settle(item, 'invalid_input');
+      return undefined;
     }
   }
 
   /** Maps and serializes one identify into its destination's queue; returns the destination, or none if dropped. */
   private place(item: IntakeItem): Destination | undefined {
-    if (this.shutdown.signal.aborted) return this.dropHeld(item, 'close_timeout');
+    if (this.shutdown.signal.aborted) return this.settleUnsent(item, 'close_timeout');
     const destination = this.destinationFor(item.settings);
-    destination.environments.add(item.environmentKey);
-    if (destination.isPaused(monotonicMs())) return this.dropHeld(item, 'rejected');
+    destination.serve(item.environmentKey);
+    if (destination.isPaused(monotonicMs())) return this.settleUnsent(item, 'rejected');
 
     const { events, oversizedTraits } = serializeIdentify(item.capture, this.options.maxEventBytes);
     if (oversizedTraits.length > 0) {
-      this.counters.traitsDropped += oversizedTraits.length;
+      this.accounts.traitsDropped(oversizedTraits.length);
       this.log.warn(
         `trait_too_large:${item.environmentKey}`,
-        `environment ${item.environmentKey}: left out trait(s) ${oversizedTraits.map(quoteShort).join(', ')} ` +
-          `of identity ${quoteShort(item.capture.userId)}: a value alone is larger than maxEventBytes (${this.options.maxEventBytes} bytes)`,
+        say.traitsLeftOutText(item.environmentKey, oversizedTraits, item.capture.userId, this.options.maxEventBytes),
       );
     }
     if (events.length === 0) {
-      this.log.warn(
-        `event_too_large:${item.environmentKey}`,
-        `environment ${item.environmentKey}: dropped the identify of ${quoteShort(item.capture.userId)}: ` +
-          `it does not fit in maxEventBytes (${this.options.maxEventBytes} bytes) even without traits`,
-      );
-      return this.dropHeld(item, 'event_too_large');
+      this.log.warn(`event_too_large:${item.environmentKey}`, say.eventTooLargeText(item.environmentKey, item.capture.userId, this.options.maxEventBytes));
+      return this.settleUnsent(item, 'event_too_large');
     }
     let change = item.change;
     if (events.length > 1) {
       // The hook made room for one event; the parts must fit under maxQueueSize too.
       if (!this.makeRoom(events.length - 1)) {
-        this.log.warn('queue_full', 'the event queue is full (maxQueueSize): dropping the newest events; is the data plane reachable?');
-        return this.dropHeld(item, 'queue_full');
+        this.log.warn('queue_full', say.QUEUE_FULL_NEWEST);
+        return this.settleUnsent(item, 'queue_full');
       }
-      this.ledger.acceptMore(item.seq, events.length - 1);
-      this.counters.splitEvents += events.length - 1;
-      // Its parts may fare differently; rather than remember half a state, it is not remembered.
-      if (change) this.onClaimSettled?.(change, false);
+      this.accounts.split(item, events.length);
       change = undefined;
     }
-    const due = this.ledger.isAwaited(item.seq);
-    for (const event of events) {
-      this.counters.enqueued++;
-      destination.push({ seq: item.seq, environmentKey: item.environmentKey, json: event.json, acceptedAt: item.acceptedAt, change }, due);
-    }
+    const due = this.accounts.isAwaited(item.seq);
+    this.accounts.queued(events.length);
+    for (const { json } of events) destination.push({ seq: item.seq, environmentKey: item.environmentKey, json, acceptedAt: item.acceptedAt, change }, due);
     return destination;
+  }
+
+  private settleUnsent(item: IntakeItem, reason: DropReason): undefined {
+    this.accounts.settle(item, reason);
+    return undefined;
   }
 
   private destinationFor(settings: ValidatedSettings): Destination {
@@ -282,277 +255,88 @@ export class Delivery {
     return destination;
   }
 
-  /**
-   * Starts as many due batches as the destination's request limit allows, then re-arms its timer.
-   *
-   * A batch is `flushAt` events, unless events had to wait because every request slot was busy:
-   * then the next request carries all waiting events that fit in `maxBatchBytes`. Events arriving
-   * faster than requests of `flushAt` carry them go in fewer, larger requests, which costs both
-   * ends less per event and drains the backlog before the queue overflows.
-   */
+  /** Starts every batch the destination has ready and room for, then re-arms its flush timer. */
   private pump(destination: Destination): void {
-    while (destination.hasBatchReady()) {
-      if (destination.requestsInFlight >= this.options.maxConcurrentRequests) {
-        destination.backlogged = true;
-        break;
-      }
-      const maxEvents = destination.backlogged ? Number.POSITIVE_INFINITY : this.options.flushAt;
-      destination.backlogged = false;
-      this.send(destination, destination.takeBatch(maxEvents));
-    }
-    // With every slot busy a timer could start nothing; the next request to end pumps again.
-    if (destination.requestsInFlight >= this.options.maxConcurrentRequests) this.clearTimer(destination);
-    else this.armTimer(destination);
+    for (let batch = destination.startRequest(); batch; batch = destination.startRequest()) void this.send(destination, batch);
+    destination.armFlushTimer(monotonicMs(), () => this.pump(destination));
     // An idle destination is forgotten unless it remembers a pause; the next event makes it anew.
-    if (destination.isIdle() && destination.pauses === 0) this.destinations.delete(destination.key);
+    if (destination.isForgettable()) this.destinations.delete(destination.key);
   }
 
-  private armTimer(destination: Destination): void {
-    const head = destination.pending.peekFront();
-    if (!head) return this.clearTimer(destination);
-    if (destination.intervalTimer) return;
-    const delay = Math.max(0, head.acceptedAt + this.options.flushIntervalMs - monotonicMs());
-    destination.intervalTimer = setTimeout(() => {
-      destination.intervalTimer = undefined;
-      destination.markAllDue();
+  /** One request's batch, through the retry loop; each step is counted and said as it happens. */
+  private async send(destination: Destination, batch: QueuedEvent[]): Promise<void> {
+    this.accounts.toRequest(batch.length);
+    try {
+      for await (const step of deliverBatch(batch, this.retryLoopFor(destination))) this.apply(destination, step);
+    } catch (error) {
+      this.log.error('internal', say.unexpectedText(error));
+    } finally {
+      destination.endRequest();
       this.pump(destination);
-    }, delay);
-    destination.intervalTimer.unref();
+    }
   }
 
-  private clearTimer(destination: Destination): void {
-    if (destination.intervalTimer) clearTimeout(destination.intervalTimer);
-    destination.intervalTimer = undefined;
-  }
-
-  private send(destination: Destination, batch: QueuedEvent[]): void {
-    destination.requestsInFlight++;
-    this.counters.inFlight += batch.length;
-    this.attemptUntilSettled(destination, batch)
-      .catch((error: unknown) => this.log.error('internal', `unexpected delivery error: ${errorText(error)}`))
-      .finally(() => {
-        destination.requestsInFlight--;
-        this.pump(destination);
-      });
-  }
-
-  /**
-   * Attempts one batch until every event in it is delivered or dropped. A half of a split (given
-   * the refusal of the whole) whose first answer is that refusal again comes back unsettled, so
-   * that the split can tell one bad event from a data plane that refuses everything.
-   */
-  private async attemptUntilSettled(destination: Destination, batch: QueuedEvent[], wholeRefused?: AttemptOutcome): Promise<BatchEnd> {
-    const firstAttemptAt = monotonicMs();
-    let outcome: AttemptOutcome | undefined;
-    let attempts = 0;
-    const settle = (result: 'delivered' | DropReason): BatchEnd => {
-      this.finish(destination, batch, result, outcome, attempts);
-      return 'settled';
+  private retryLoopFor(destination: Destination): RetryLoop {
+    return {
+      target: {
+        send: (events, retry) => {
+          if (retry) this.accounts.retried();
+          return this.sender.send(destination.endpoint, batchBody(events, new Date().toISOString()), this.shutdown.signal);
+        },
+        isPaused: () => destination.isPaused(monotonicMs()),
+      },
+      policy: this.options,
+      clock: this.clock,
+      random: Math.random,
     };
-    for (let retry = 0; ; retry++) {
-      // Paused while this batch waited (a retry, a split half, a batch cut before the pause).
-      if (destination.isPaused(monotonicMs())) return settle('rejected');
-      if (retry > 0) this.counters.retried++;
-      const body = batchBody(batch, new Date().toISOString());
-      outcome = await this.sender.send(destination.endpoint, body, this.shutdown.signal);
-      attempts++;
-      if (attempts === 1 && wholeRefused && sameRefusal(outcome, wholeRefused)) return { refusedAlike: outcome };
-      switch (verdictOf(outcome, batch.length)) {
-        case 'delivered':
-          destination.pauses = 0;
-          return settle('delivered');
-        case 'split':
-          if ((await this.settleHalves(destination, batch, outcome, true)) === 'settled') return 'settled';
-          this.pause(destination, outcome, batch);
-          return settle('rejected');
-        case 'pause':
-          this.pause(destination, outcome, batch);
-          return settle('rejected');
-        case 'reject':
-          if (outcome.kind === 'aborted') return settle('close_timeout');
-          this.warnRefused(destination, batch, outcome);
-          return settle('rejected');
-        case 'retry': {
-          const delay = this.retryDelay(outcome, retry);
-          const budgetLeft = firstAttemptAt + this.options.maxRetryDurationMs - monotonicMs();
-          if (retry >= this.options.maxRetries || delay > budgetLeft) {
-            this.log.warn(
-              `retries_exhausted:${destination.dataPlaneUrl}`,
-              `${this.describe(destination, batch)}: ${batch.length} event(s) dropped after ${attempts} attempt(s), last ${describeOutcome(outcome)}`,
-            );
-            return settle('retries_exhausted');
-          }
-          await sleep(delay, this.shutdown.signal);
-          if (this.shutdown.signal.aborted) return settle('close_timeout');
-        }
-      }
+  }
+
+  private apply(destination: Destination, step: DeliveryStep): void {
+    const describe = (): string => say.destinationText(destination.dataPlaneUrl, environmentsOf(step.events));
+    if (step.kind === 'pause') {
+      const coolDownMs = destination.pause(monotonicMs());
+      if (coolDownMs === undefined) return;
+      this.dropPending(destination, 'rejected');
+      this.logger.warn(say.pausedText(describe(), step.outcome, coolDownMs));
+      return;
     }
-  }
-
-  /**
-   * A refused request is halved to find the events that pass: one bad event is in one half only.
-   * While both halves are refused as the whole was, the first is halved again; when that reaches
-   * single events with nothing passed, the refusal is about every request, not its events, and
-   * the caller (which then holds the whole batch unsettled) treats the destination as refusing.
-   */
-  private async settleHalves(
-    destination: Destination,
-    batch: QueuedEvent[],
-    refusal: AttemptOutcome,
-    nothingPassed: boolean,
-  ): Promise<'settled' | 'refused-everything'> {
-    const middle = Math.ceil(batch.length / 2);
-    const halves = [batch.slice(0, middle), batch.slice(middle)];
-    const ends: BatchEnd[] = [];
-    for (const half of halves) ends.push(await this.attemptUntilSettled(destination, half, refusal));
-    let suspect = nothingPassed && ends.every((end) => end !== 'settled');
-    if (suspect && halves.every((half) => half.length === 1)) return 'refused-everything';
-    for (let i = 0; i < halves.length; i++) {
-      const end = ends[i]!;
-      const half = halves[i]!;
-      if (end === 'settled') continue;
-      if (half.length === 1) {
-        this.warnRefused(destination, half, end.refusedAlike);
-        this.finish(destination, half, 'rejected', end.refusedAlike, 1);
-        continue;
-      }
-      if ((await this.settleHalves(destination, half, end.refusedAlike, suspect)) === 'refused-everything') return 'refused-everything';
-      suspect = false;
+    if (step.result === 'delivered') destination.delivered();
+    if (step.because === 'refused' && step.last) {
+      this.log.warn(`rejected:${destination.dataPlaneUrl}`, say.refusedText(describe(), step.events.length, step.last));
     }
-    return 'settled';
-  }
-
-  private retryDelay(outcome: AttemptOutcome, retry: number): number {
-    if (outcome.kind === 'response' && outcome.retryAfterMs !== undefined) {
-      return Math.min(outcome.retryAfterMs, this.options.maxRetryAfterMs);
+    if (step.because === 'exhausted') {
+      this.log.warn(`retries_exhausted:${destination.dataPlaneUrl}`, say.exhaustedText(describe(), step.events.length, step.attempts, step.last));
     }
-    return backoffDelayMs(retry, { baseDelayMs: this.options.retryBaseDelayMs, maxDelayMs: this.options.retryMaxDelayMs });
-  }
-
-  /** The destination itself is refused (its settings are wrong, or it refuses every request): stop sending to it for a growing while. */
-  private pause(destination: Destination, outcome: AttemptOutcome, batch: QueuedEvent[]): void {
-    // Requests in flight together are refused together: that is one pause, with one warning.
-    if (destination.isPaused(monotonicMs())) return;
-    const coolDownMs = Math.min(this.options.maxPauseMs, this.options.pauseMs * 2 ** destination.pauses);
-    destination.pauses++;
-    destination.pausedUntil = monotonicMs() + coolDownMs;
-    this.dropPending(destination, 'rejected');
-    this.logger.warn(
-      `${this.describe(destination, batch)}: ${pauseReason(outcome)}. ` +
-        `Events for it are dropped for ${Math.round(coolDownMs / 1000)} s, or until its settings change.`,
-    );
-  }
-
-  private warnRefused(destination: Destination, batch: QueuedEvent[], outcome: AttemptOutcome): void {
-    this.log.warn(
-      `rejected:${destination.dataPlaneUrl}`,
-      `${this.describe(destination, batch)} refused ${batch.length} event(s) for good (${describeOutcome(outcome)}): dropped`,
-    );
-  }
-
-  /** The data plane, and the environments whose events this batch carried (not every one it ever served). */
-  private describe(destination: Destination, batch: QueuedEvent[]): string {
-    const keys = environmentsOf(batch);
-    const named = keys.slice(0, ENVIRONMENTS_NAMED_AT_MOST).join(', ');
-    const more = keys.length > ENVIRONMENTS_NAMED_AT_MOST ? ` and ${keys.length - ENVIRONMENTS_NAMED_AT_MOST} more` : '';
-    return `RudderStack data plane ${destination.dataPlaneUrl} (environment ${named}${more})`;
+    this.accounts.settleRequest(step.events, step.result);
+    this.report(destination, step);
   }
 
   private dropPending(destination: Destination, reason: DropReason): void {
-    for (let event = destination.removeHead(); event; event = destination.removeHead()) this.dropHeld(event, reason);
+    for (let event = destination.removeOldest(); event; event = destination.removeOldest()) this.accounts.settle(event, reason);
   }
 
-  /** An event that never reached a request. */
-  private dropHeld(event: HeldEvent, reason: DropReason): undefined {
-    this.counters.dropped[reason]++;
-    this.ledger.settle(event.seq);
-    if (event.change) this.onClaimSettled?.(event.change, false);
-    return undefined;
-  }
-
-  /** Events that were in a request: counted, settled, and reported to the host's `onBatchResult`. */
-  private finish(
-    destination: Destination,
-    batch: QueuedEvent[],
-    result: 'delivered' | DropReason,
-    lastOutcome: AttemptOutcome | undefined,
-    attempts: number,
-  ): void {
-    this.counters.inFlight -= batch.length;
-    if (result === 'delivered') this.counters.delivered += batch.length;
-    else this.counters.dropped[result] += batch.length;
-    for (const event of batch) {
-      this.ledger.settle(event.seq);
-      if (event.change) this.onClaimSettled?.(event.change, result === 'delivered');
-    }
-    this.reportBatch({
-      environmentKeys: environmentsOf(batch),
-      dataPlaneUrl: destination.dataPlaneUrl,
-      events: batch.length,
-      result,
-      attempts,
-      ...(lastOutcome?.kind === 'response' ? { status: lastOutcome.status } : {}),
-      ...(lastOutcome?.kind === 'network-error' ? { error: lastOutcome.message, timedOut: lastOutcome.timedOut } : {}),
-    });
-  }
-
-  private reportBatch(result: BatchResult): void {
+  /** Tells the host's `onBatchResult` what became of a request's events. */
+  private report(destination: Destination, step: Extract<DeliveryStep, { kind: 'settled' }>): void {
     const report = this.options.onBatchResult;
     if (!report) return;
+    const { last } = step;
     try {
-      report(result);
+      report({
+        environmentKeys: environmentsOf(step.events),
+        dataPlaneUrl: destination.dataPlaneUrl,
+        events: step.events.length,
+        result: step.result,
+        attempts: step.attempts,
+        ...(last?.kind === 'response' ? { status: last.status } : {}),
+        ...(last?.kind === 'network-error' ? { error: last.message, timedOut: last.timedOut } : {}),
+      });
     } catch (error) {
-      this.log.error('onBatchResult', `onBatchResult threw, and was ignored: ${errorText(error)}`);
+      this.log.error('onBatchResult', say.reportThrewText(error));
     }
   }
 }
 
 /** The environments of a batch's events, in order of first appearance. */
-function environmentsOf(batch: readonly QueuedEvent[]): string[] {
-  return [...new Set(batch.map((event) => event.environmentKey))];
-}
-
-/** Two answers that refuse a request the same way (the same status). */
-function sameRefusal(outcome: AttemptOutcome, refusal: AttemptOutcome): boolean {
-  return outcome.kind === 'response' && refusal.kind === 'response' && outcome.status === refusal.status;
-}
-
-/** A thrown value as text, without throwing in turn (what was thrown may come from hostile input). */
-function errorText(error: unknown): string {
-  try {
-    return String(error).slice(0, 200);
-  } catch {
-    return 'unreadable error';
-  }
-}
-
-/** A name or identifier for a log line: quoted, and cut short, since it comes from requests. */
-function quoteShort(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
-}
-
-/** What a self-hoster must fix when a destination is paused. */
-function pauseReason(outcome: AttemptOutcome): string {
-  if (outcome.kind !== 'response') return `was not contacted: ${describeOutcome(outcome)}`;
-  if (outcome.status === 401) {
-    return 'answered HTTP 401: the data plane does not know this write key; copy the Write Key of an HTTP API source into the API Key of the RudderStack integration';
-  }
-  if (outcome.status === 404) {
-    return 'answered HTTP 404: the source is disabled or the URL is not a data plane; enable the source in RudderStack, or correct the Base URL';
-  }
-  return (
-    `answered HTTP ${outcome.status} to every request, whatever events it carried: something refuses them all ` +
-    '(a proxy or firewall in front of the data plane, or a body size limit under maxBatchBytes); check what answers at the Base URL'
-  );
-}
-
-function describeOutcome(outcome: AttemptOutcome): string {
-  switch (outcome.kind) {
-    case 'response':
-      return `HTTP ${outcome.status}`;
-    case 'network-error':
-      return outcome.message;
-    case 'aborted':
-      return 'closed';
-  }
+function environmentsOf(events: readonly QueuedEvent[]): string[] {
+  return [...new Set(events.map((event) => event.environmentKey))];
 }

@@ -4,7 +4,7 @@
  * Holds one record per environment key seen (callers pass only keys the host authenticated);
  * records past all use are swept lazily, at most once per TTL, when a lookup starts.
  */
-import { monotonicMs } from '../clock';
+import { monotonicMs, withTimeout } from '../timers';
 import type { ConfigSource, Logger, ValidatedSettings } from '../types';
 import { SettingsError, validateSettings } from './validate';
 
@@ -134,10 +134,7 @@ export class SettingsCache {
 
   async #askSource(environmentKey: string): Promise<LookupOutcome> {
     try {
-      const settings = await withTimeout(
-        new Promise((resolve) => resolve(this.#source.get(environmentKey))),
-        this.#lookupTimeoutMs,
-      );
+      const settings = await withTimeout(() => this.#source.get(environmentKey), this.#lookupTimeoutMs);
       if (settings === null || settings === undefined) return DISABLED;
       const validated = validateSettings(settings, { allowPrivateNetworks: this.#allowPrivateNetworks });
       return { kind: 'valid', settings: validated };
@@ -216,16 +213,6 @@ export class SettingsCache {
       }
     }
   }
-}
-
-/** Rejects when `promise` has not settled within `ms`; the timer never holds the process open. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** A throwing logger or counter must not break lookups, which never reject. */

@@ -1,0 +1,96 @@
+/**
+ * What delivery says to the host's logs, in one place. Each line names the data plane (never
+ * the write key), the environments concerned and what a self-hoster can do about it. Identifiers
+ * and feature names come from requests, so they are quoted and cut short.
+ */
+import type { AttemptOutcome } from './retry-policy';
+
+/** Environments a message names at most; a destination can serve thousands. */
+const ENVIRONMENTS_NAMED_AT_MOST = 5;
+
+export function destinationText(dataPlaneUrl: string, environmentKeys: readonly string[]): string {
+  const named = environmentKeys.slice(0, ENVIRONMENTS_NAMED_AT_MOST).join(', ');
+  const more = environmentKeys.length > ENVIRONMENTS_NAMED_AT_MOST ? ` and ${environmentKeys.length - ENVIRONMENTS_NAMED_AT_MOST} more` : '';
+  return `RudderStack data plane ${dataPlaneUrl} (environment ${named}${more})`;
+}
+
+export function pausedText(destination: string, outcome: AttemptOutcome, coolDownMs: number): string {
+  return `${destination}: ${pauseReason(outcome)}. Events for it are dropped for ${Math.round(coolDownMs / 1000)} s, or until its settings change.`;
+}
+
+export function refusedText(destination: string, events: number, outcome: AttemptOutcome): string {
+  return `${destination} refused ${events} event(s) for good (${outcomeText(outcome)}): dropped`;
+}
+
+export function exhaustedText(destination: string, events: number, attempts: number, outcome: AttemptOutcome | undefined): string {
+  return `${destination}: ${events} event(s) dropped after ${attempts} attempt(s), last ${outcome ? outcomeText(outcome) : 'none'}`;
+}
+
+export const QUEUE_FULL_OLDEST = 'the event queue is full (maxQueueSize): dropping the oldest events; is the data plane reachable?';
+export const QUEUE_FULL_NEWEST = 'the event queue is full (maxQueueSize): dropping the newest events; is the data plane reachable?';
+
+export function traitsLeftOutText(environmentKey: string, traits: readonly string[], userId: string, maxEventBytes: number): string {
+  return (
+    `environment ${environmentKey}: left out trait(s) ${traits.map(quoteShort).join(', ')} of identity ${quoteShort(userId)}: ` +
+    `a value alone is larger than maxEventBytes (${maxEventBytes} bytes)`
+  );
+}
+
+export function eventTooLargeText(environmentKey: string, userId: string, maxEventBytes: number): string {
+  return (
+    `environment ${environmentKey}: dropped the identify of ${quoteShort(userId)}: ` +
+    `it does not fit in maxEventBytes (${maxEventBytes} bytes) even without traits`
+  );
+}
+
+export function unmappableText(environmentKey: string, error: unknown): string {
+  return `environment ${environmentKey}: dropped an identify that could not be mapped or serialized (${errorText(error)})`;
+}
+
+export function unexpectedText(error: unknown): string {
+  return `unexpected delivery error: ${errorText(error)}`;
+}
+
+export function reportThrewText(error: unknown): string {
+  return `onBatchResult threw, and was ignored: ${errorText(error)}`;
+}
+
+/** What a self-hoster must fix when a destination is paused. */
+function pauseReason(outcome: AttemptOutcome): string {
+  if (outcome.kind !== 'response') return `was not contacted: ${outcomeText(outcome)}`;
+  if (outcome.status === 401) {
+    return 'answered HTTP 401: the data plane does not know this write key; copy the Write Key of an HTTP API source into the API Key of the RudderStack integration';
+  }
+  if (outcome.status === 404) {
+    return 'answered HTTP 404: the source is disabled or the URL is not a data plane; enable the source in RudderStack, or correct the Base URL';
+  }
+  return (
+    `answered HTTP ${outcome.status} to every request, whatever events it carried: something refuses them all ` +
+    '(a proxy or firewall in front of the data plane, or a body size limit under maxBatchBytes); check what answers at the Base URL'
+  );
+}
+
+function outcomeText(outcome: AttemptOutcome): string {
+  switch (outcome.kind) {
+    case 'response':
+      return `HTTP ${outcome.status}`;
+    case 'network-error':
+      return outcome.message;
+    case 'aborted':
+      return 'closed';
+  }
+}
+
+/** A thrown value as text, without throwing in turn (what was thrown may come from hostile input). */
+function errorText(error: unknown): string {
+  try {
+    return String(error).slice(0, 200);
+  } catch {
+    return 'unreadable error';
+  }
+}
+
+/** A name or identifier for a log line: quoted, and cut short. */
+function quoteShort(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+}
