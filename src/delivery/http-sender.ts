@@ -71,9 +71,9 @@ class NodeHttpTransport implements Transport {
   }
 
   /**
-   * Settles once the answer has been read to its end, so its socket can serve the next request;
-   * if the connection breaks after the status arrived, with that status (a body cut short changes
-   * nothing). Redirects are never followed.
+   * The status decides: once it arrives, a body cut short, stalled or endless changes nothing.
+   * Settles when the body has been read or dropped (see discardBody), so a socket whose body
+   * ended is free for the next request. Redirects are never followed.
    */
   post(endpoint: Endpoint, headers: Record<string, string>, body: Buffer, timeoutMs: number, shutdown: AbortSignal): Promise<AttemptOutcome> {
     this.watch(shutdown);
@@ -86,13 +86,14 @@ class NodeHttpTransport implements Transport {
         headers: { ...headers, 'Content-Length': String(body.length) },
         agent: secure ? this.httpsAgent : this.httpAgent,
       });
+      let answer: AttemptOutcome | undefined;
       const finish = (outcome: AttemptOutcome): void => {
         if (!this.active.delete(abort)) return;
         clearTimeout(timer);
         resolve(outcome);
       };
       const abort = (): void => {
-        finish({ kind: 'aborted' });
+        finish(answer ?? { kind: 'aborted' });
         request.destroy();
       };
       const timer = setTimeout(() => {
@@ -102,12 +103,17 @@ class NodeHttpTransport implements Transport {
       timer.unref();
       this.active.add(abort);
       request.once('response', (response) => {
-        const status = response.statusCode ?? 0;
-        const retryAfterMs = parseRetryAfter(headerValue(response.headers['retry-after']));
-        response.once('close', () => finish({ kind: 'response', status, retryAfterMs }));
-        response.resume();
+        clearTimeout(timer);
+        const outcome: AttemptOutcome = {
+          kind: 'response',
+          status: response.statusCode ?? 0,
+          retryAfterMs: parseRetryAfter(headerValue(response.headers['retry-after'])),
+        };
+        answer = outcome;
+        response.once('close', () => finish(outcome));
+        discardBody(response, Math.min(timeoutMs, BODY_WAIT_MS));
       });
-      request.on('error', (error) => finish(networkError(error)));
+      request.on('error', (error) => finish(answer ?? networkError(error)));
       request.end(body);
     });
   }
@@ -122,6 +128,29 @@ class NodeHttpTransport implements Transport {
     this.watchedShutdown = shutdown;
     shutdown.addEventListener('abort', () => [...this.active].forEach((abort) => abort()), { once: true });
   }
+}
+
+/**
+ * Delivery reads only the status and `Retry-After`. A short body that ends at once (rudder-server
+ * answers "OK") is read so its keep-alive socket serves the next request; any other body is
+ * dropped with its socket, so a stalled or endless one holds neither a socket nor the CPU.
+ */
+const MAX_DISCARDED_BODY_BYTES = 64 * 1024;
+/** A body that has not ended by then is stalled: it usually arrives with its headers. */
+const BODY_WAIT_MS = 250;
+
+function discardBody(response: http.IncomingMessage, waitMs: number): void {
+  let bytes = 0;
+  const drop = (): void => {
+    response.destroy();
+  };
+  const timer = setTimeout(drop, waitMs);
+  timer.unref();
+  response.once('close', () => clearTimeout(timer));
+  response.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > MAX_DISCARDED_BODY_BYTES) drop();
+  });
 }
 
 function headerValue(value: string | string[] | undefined): string | null {
@@ -142,7 +171,8 @@ class FetchTransport implements Transport {
     try {
       const request = this.fetch(endpoint.batchUrl, { method: 'POST', headers, body, signal: attempt.signal, redirect: 'manual' });
       const response = await untilAborted(request, attempt.signal);
-      await untilAborted(drain(response), attempt.signal);
+      // The status decides; the body is not read.
+      cancelBody(response);
       return { kind: 'response', status: response.status, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
     } catch (error) {
       if (shutdown.aborted) return { kind: 'aborted' };
@@ -206,12 +236,18 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Reads the answer's body so its keep-alive socket goes back to the pool. */
-async function drain(response: FetchResponseLike): Promise<void> {
+/**
+ * Drops the body of a host fetch's answer without reading it: a web stream (fetch, undici) is
+ * cancelled, a Node stream (node-fetch) destroyed. Never waits: a host's stream that does not
+ * settle must not hold the attempt.
+ */
+function cancelBody(response: FetchResponseLike): void {
   try {
-    await response.text?.();
+    const body = response.body;
+    if (typeof body?.cancel === 'function') Promise.resolve(body.cancel()).catch(() => undefined);
+    else if (typeof body?.destroy === 'function') body.destroy();
   } catch {
-    // The status is what counts; a body cut short changes nothing.
+    // The status is what counts; a body that cannot be dropped is the host's fetch's to clean up.
   }
 }
 
