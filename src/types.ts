@@ -133,7 +133,7 @@ export interface BatchResult {
   attempts: number;
   /** The last attempt's HTTP status, when it had an answer. */
   status?: number;
-  /** The last attempt's network error, when it had no answer. */
+  /** The last attempt's network error, when it had no answer; redacted like every message (no write key, no URL credentials). */
   error?: string;
   /** Whether that error was the attempt's `requestTimeoutMs` running out. */
   timedOut?: boolean;

@@ -1,6 +1,5 @@
 import Denque from 'denque';
 import { RateLimitedLog } from '../log';
-import { displayDataPlaneUrl } from '../settings/messages';
 import type { Counters } from '../stats';
 import type { IdentifyCapture } from '../mapping/identify';
 import type { BatchResult, ChangeClaim, DropReason, Logger, ValidatedSettings } from '../types';
@@ -202,7 +201,7 @@ export class Delivery {
     let destination = this.destinations.get(key);
     if (!destination) {
       const endpoint = endpointFor(settings.dataPlaneUrl, settings.writeKey);
-      destination = new Destination(key, endpoint, displayDataPlaneUrl(settings.dataPlaneUrl, settings.writeKey), this.options);
+      destination = new Destination(key, endpoint, endpoint.redact(settings.dataPlaneUrl), this.options);
       this.destinations.set(key, destination);
     }
     return destination;

@@ -3,6 +3,7 @@ import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import { promisify } from 'node:util';
 import { constants as zlibConstants, gzip as gzipCallback } from 'node:zlib';
+import { redact } from '../settings/messages';
 import { createGuardedLookup } from '../settings/network-guard';
 import type { FetchLike, FetchResponseLike } from '../types';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version';
@@ -22,6 +23,8 @@ export interface Endpoint {
   target: http.RequestOptions;
   /** `Basic base64(writeKey + ":")`: the only place the write key travels. */
   authorization: string;
+  /** `redact` with this destination's write key: what every text about this endpoint passes. */
+  redact(text: string): string;
 }
 
 export function endpointFor(dataPlaneUrl: string, writeKey: string): Endpoint {
@@ -30,6 +33,7 @@ export function endpointFor(dataPlaneUrl: string, writeKey: string): Endpoint {
     batchUrl,
     target: urlToHttpOptions(new URL(batchUrl)),
     authorization: 'Basic ' + Buffer.from(`${writeKey}:`).toString('base64'),
+    redact: (text) => redact(text, writeKey),
   };
 }
 
@@ -113,7 +117,7 @@ class NodeHttpTransport implements Transport {
         response.once('close', () => finish(outcome));
         discardBody(response, Math.min(timeoutMs, BODY_WAIT_MS));
       });
-      request.on('error', (error) => finish(answer ?? networkError(error)));
+      request.on('error', (error) => finish(answer ?? networkError(error, endpoint)));
       request.end(body);
     });
   }
@@ -176,7 +180,7 @@ class FetchTransport implements Transport {
       return { kind: 'response', status: response.status, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
     } catch (error) {
       if (shutdown.aborted) return { kind: 'aborted' };
-      return attempt.signal.aborted ? timedOut(timeoutMs) : networkError(error);
+      return attempt.signal.aborted ? timedOut(timeoutMs) : networkError(error, endpoint);
     } finally {
       clearTimeout(timer);
       shutdown.removeEventListener('abort', onShutdown);
@@ -222,9 +226,13 @@ function timedOut(timeoutMs: number): AttemptOutcome {
   return { kind: 'network-error', timedOut: true, message: `no answer within ${timeoutMs} ms` };
 }
 
-function networkError(error: unknown): AttemptOutcome {
+/**
+ * The network stack's or the host fetch's words enter our outcomes here, and only redacted: they
+ * may name the host (a key typed as a host name label, in ENOTFOUND) or the whole URL (node-fetch).
+ */
+function networkError(error: unknown, endpoint: Endpoint): AttemptOutcome {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return { kind: 'network-error', timedOut: false, message: errorMessage(error), ...(code ? { code } : {}) };
+  return { kind: 'network-error', timedOut: false, message: endpoint.redact(errorMessage(error)), ...(code ? { code } : {}) };
 }
 
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
