@@ -20,6 +20,14 @@ interface Server {
   close(): Promise<void>;
 }
 
+/** An answer with this status whose body stops after its first bytes, and never ends. */
+function stalling(status: number): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  return (_req, res) => {
+    res.writeHead(status, { 'Content-Length': '1000' });
+    res.write('OK');
+  };
+}
+
 /** An answer with this status whose body never ends: written as fast as the client reads it. */
 function pouring(status: number): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const chunk = Buffer.alloc(16 * 1024, 'x');
@@ -124,10 +132,7 @@ describe('HttpSender with its default transport', () => {
   });
 
   it('counts the status of an answer whose body stalls, and drops that body', async () => {
-    server = await serve((_req, res) => {
-      res.writeHead(200, { 'Content-Length': '1000' });
-      res.write('OK');
-    });
+    server = await serve(stalling(200));
     const dropped = server.nextConnectionClosed();
     await expect(senderFor(2_000).send(endpointFor(server.url, WRITE_KEY), body, never)).resolves.toEqual({
       kind: 'response',
@@ -199,10 +204,7 @@ describe('HttpSender with a host fetch', () => {
   });
 
   it('counts the status of an answer whose body stalls, and cancels that body', async () => {
-    server = await serve((_req, res) => {
-      res.writeHead(200, { 'Content-Length': '1000' });
-      res.write('OK');
-    });
+    server = await serve(stalling(200));
     const dropped = server.nextConnectionClosed();
     const sender = new HttpSender({ fetch: hostFetch, gzip: false, requestTimeoutMs: 2_000, allowPrivateNetworks: false });
     await expect(sender.send(endpointFor(server.url, WRITE_KEY), body, never)).resolves.toEqual({ kind: 'response', status: 200, retryAfterMs: undefined });
@@ -258,10 +260,7 @@ describe('delivery of events whose answer has a body that stalls or never ends',
   }
 
   it('counts a 200 whose body stalls forever as delivered, after one request', async () => {
-    server = await serve((_req, res) => {
-      res.writeHead(200, { 'Content-Length': '1000' });
-      res.write('OK');
-    });
+    server = await serve(stalling(200));
     const { results, stats } = await deliverOne();
     expect(stats.delivered).toBe(1);
     expect(stats.dropped.retries_exhausted).toBe(0);
