@@ -103,8 +103,11 @@ export interface Logger {
 export interface FetchResponseLike {
   status: number;
   headers: { get(name: string): string | null };
-  /** Read (and discarded) so a keep-alive socket can be reused. */
-  text?(): Promise<string>;
+  /**
+   * Never read: only the status and `Retry-After` count. Dropped once they are known: cancelled
+   * when it is a web stream (fetch, undici), destroyed when it is a Node stream (node-fetch).
+   */
+  body?: { cancel?(reason?: unknown): Promise<void> | void; destroy?(error?: Error): unknown } | null;
 }
 
 export interface FetchRequestInit {
@@ -130,7 +133,7 @@ export interface BatchResult {
   attempts: number;
   /** The last attempt's HTTP status, when it had an answer. */
   status?: number;
-  /** The last attempt's network error, when it had no answer. */
+  /** The last attempt's network error, when it had no answer; redacted like every message (no write key, no URL credentials). */
   error?: string;
   /** Whether that error was the attempt's `requestTimeoutMs` running out. */
   timedOut?: boolean;

@@ -9,10 +9,16 @@ const WRITE_KEY = 'wk_check_secret_4f9a2c';
 beforeAll(requireBuiltCli);
 afterEach(closeHarnesses);
 
-/** No line of the command's output may hold the write key. */
+/** No line of the command's output may hold the write key, in any case (a host name shows lower-cased). */
 function expectKeyNotShown(result: { stdout: string; stderr: string }): void {
-  expect(result.stdout + result.stderr).not.toContain(WRITE_KEY);
+  expect((result.stdout + result.stderr).toLowerCase()).not.toContain(WRITE_KEY.toLowerCase());
 }
+
+/** The command's resolver fails for every name, as for an unknown one, with no DNS query sent. */
+const UNRESOLVABLE_HOST_NAMES = {
+  NODE_OPTIONS: `--require ${path.resolve(__dirname, '../helpers/unresolvable-dns.js')}`,
+  UNRESOLVABLE_DNS: '1',
+};
 
 describe('flagsmith-rudderstack check', () => {
   test('delivers one marked test identify and exits 0', async () => {
@@ -79,6 +85,37 @@ describe('flagsmith-rudderstack check', () => {
 
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/Not delivered: could not reach the data plane \(ECONNREFUSED/);
+  });
+
+  test('shows the data plane URL without a key pasted into its path', async () => {
+    const dataPlane = await startDataPlane({ writeKeys: [WRITE_KEY] });
+    const result = await runCli(['check', '--data-plane-url', `${dataPlane.url}/${WRITE_KEY}`, '--allow-private-networks'], {
+      RUDDERSTACK_WRITE_KEY: WRITE_KEY,
+    });
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`to ${dataPlane.url}/`);
+    expect(result.stdout).toContain('Not delivered: the source is disabled, or this URL is not a RudderStack data plane (HTTP 404)');
+    expectKeyNotShown(result);
+  });
+
+  test('keeps a key typed into the host name out of its output when that name does not resolve', async () => {
+    const result = await runCli(['check', '--data-plane-url', `http://${WRITE_KEY}.invalid`], { RUDDERSTACK_WRITE_KEY: WRITE_KEY, ...UNRESOLVABLE_HOST_NAMES });
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/Not delivered: could not reach the data plane \(ENOTFOUND/);
+    expectKeyNotShown(result);
+  });
+
+  test.each([
+    ['as the password', `http://user:${WRITE_KEY}@127.0.0.1:9`],
+    ['in the query', `http://127.0.0.1:9/?writeKey=${WRITE_KEY}`],
+  ])('keeps a key typed %s of the URL out of its output', async (_, url) => {
+    const result = await runCli(['check', '--data-plane-url', url, '--allow-private-networks'], { RUDDERSTACK_WRITE_KEY: WRITE_KEY });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('invalid settings');
+    expectKeyNotShown(result);
   });
 
   test('reports invalid settings with validateSettings messages and the flag to use', async () => {

@@ -34,6 +34,19 @@ describe('flagsmith-rudderstack demo', () => {
     expect(result.stdout + result.stderr).not.toContain('wk_demo_secret');
   });
 
+  test('keeps a write key pasted into the path of RUDDERSTACK_DATA_PLANE_URL out of its output', async () => {
+    const dataPlane = await startDataPlane({ writeKeys: ['wk_demo_secret'] });
+    const result = await runCli(['demo', '--allow-private-networks'], {
+      RUDDERSTACK_WRITE_KEY: 'wk_demo_secret',
+      RUDDERSTACK_DATA_PLANE_URL: `${dataPlane.url}/wk_demo_secret`,
+    });
+
+    // That path is not a data plane's (404): the events are refused, and the warning says so.
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`Data plane: ${dataPlane.url}/`);
+    expect(result.stdout + result.stderr).not.toContain('wk_demo_secret');
+  });
+
   test('only one of the two variables: one line and exit 2', async () => {
     const result = await runCli(['demo'], { RUDDERSTACK_WRITE_KEY: 'wk_demo_secret' });
 

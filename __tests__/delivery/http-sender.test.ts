@@ -5,7 +5,8 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { endpointFor, HttpSender } from '../../src/delivery/http-sender';
-import type { FetchLike } from '../../src/types';
+import type { BatchResult, FetchLike, IntegrationStats } from '../../src/types';
+import { closeHarnesses, createIntegration, identityContext } from '../helpers/harness';
 
 const WRITE_KEY = 'write-key-never-shown';
 const body = Buffer.from('{"batch":[],"sentAt":"2026-11-28T10:00:00.000Z"}');
@@ -14,7 +15,30 @@ interface Server {
   url: string;
   connections: number;
   requests: Array<{ headers: http.IncomingHttpHeaders; body: string }>;
+  /** Settles when the next connection made closes (here: the client dropped it). */
+  nextConnectionClosed(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** An answer with this status whose body stops after its first bytes, and never ends. */
+function stalling(status: number): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  return (_req, res) => {
+    res.writeHead(status, { 'Content-Length': '1000' });
+    res.write('OK');
+  };
+}
+
+/** An answer with this status whose body never ends: written as fast as the client reads it. */
+function pouring(status: number): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const chunk = Buffer.alloc(16 * 1024, 'x');
+  return (_req, res) => {
+    res.writeHead(status, { 'Content-Type': 'text/plain' });
+    const pour = (): void => {
+      while (!res.destroyed && res.write(chunk));
+    };
+    res.on('drain', pour);
+    pour();
+  };
 }
 
 async function serve(answer: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<Server> {
@@ -41,6 +65,10 @@ async function serve(answer: (req: http.IncomingMessage, res: http.ServerRespons
       return state.connections;
     },
     requests: state.requests,
+    nextConnectionClosed: () =>
+      new Promise<void>((resolve) => {
+        server.once('connection', (socket: Socket) => socket.once('close', () => resolve()));
+      }),
     close: () => {
       for (const socket of sockets) socket.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
@@ -103,13 +131,23 @@ describe('HttpSender with its default transport', () => {
     await expect(senderFor().send(endpointFor(server.url, WRITE_KEY), body, never)).resolves.toMatchObject({ kind: 'response', status: 200 });
   });
 
-  it('times out an answer whose body never ends, as fetch would', async () => {
-    server = await serve((_req, res) => {
-      res.writeHead(200, { 'Content-Length': '1000' });
-      res.write('OK');
+  it('counts the status of an answer whose body stalls, and drops that body', async () => {
+    server = await serve(stalling(200));
+    const dropped = server.nextConnectionClosed();
+    await expect(senderFor(2_000).send(endpointFor(server.url, WRITE_KEY), body, never)).resolves.toEqual({
+      kind: 'response',
+      status: 200,
+      retryAfterMs: undefined,
     });
-    const sending = senderFor(200);
-    await expect(sending.send(endpointFor(server.url, WRITE_KEY), body, never)).resolves.toMatchObject({ kind: 'network-error', timedOut: true });
+    await dropped;
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it.each([200, 503])('counts the status of an answer %i whose body never ends, and drops that body', async (status) => {
+    server = await serve(pouring(status));
+    const dropped = server.nextConnectionClosed();
+    await expect(senderFor(2_000).send(endpointFor(server.url, WRITE_KEY), body, never)).resolves.toMatchObject({ kind: 'response', status });
+    await dropped;
   });
 
   it('does not follow a redirect', async () => {
@@ -165,6 +203,22 @@ describe('HttpSender with a host fetch', () => {
     expect(request!.headers).toMatchObject({ 'content-encoding': 'gzip', 'content-type': 'application/json' });
   });
 
+  it('counts the status of an answer whose body stalls, and cancels that body', async () => {
+    server = await serve(stalling(200));
+    const dropped = server.nextConnectionClosed();
+    const sender = new HttpSender({ fetch: hostFetch, gzip: false, requestTimeoutMs: 2_000, allowPrivateNetworks: false });
+    await expect(sender.send(endpointFor(server.url, WRITE_KEY), body, never)).resolves.toEqual({ kind: 'response', status: 200, retryAfterMs: undefined });
+    await dropped;
+  });
+
+  it.each([200, 503])('counts the status of an answer %i whose body never ends, and cancels that body', async (status) => {
+    server = await serve(pouring(status));
+    const dropped = server.nextConnectionClosed();
+    const sender = new HttpSender({ fetch: hostFetch, gzip: false, requestTimeoutMs: 2_000, allowPrivateNetworks: false });
+    await expect(sender.send(endpointFor(server.url, WRITE_KEY), body, never)).resolves.toMatchObject({ kind: 'response', status });
+    await dropped;
+  });
+
   it('ends the attempt on time even when the fetch ignores its signal', async () => {
     const ignoring: FetchLike = () => new Promise(() => undefined);
     const sender = new HttpSender({ fetch: ignoring, gzip: false, requestTimeoutMs: 100, allowPrivateNetworks: false });
@@ -177,5 +231,56 @@ describe('HttpSender with a host fetch', () => {
     );
     shutdown.abort();
     await expect(attempt).resolves.toEqual({ kind: 'aborted' });
+  });
+});
+
+describe('delivery of events whose answer has a body that stalls or never ends', () => {
+  let server: Server | undefined;
+
+  afterEach(async () => {
+    await closeHarnesses();
+    await server?.close();
+    server = undefined;
+  });
+
+  async function deliverOne(): Promise<{ results: BatchResult[]; stats: IntegrationStats }> {
+    const results: BatchResult[] = [];
+    const integration = createIntegration({
+      config: { 'env-a': { api_key: WRITE_KEY, base_url: server!.url } },
+      flushIntervalMs: 0,
+      maxRetries: 2,
+      retryBaseDelayMs: 5,
+      retryMaxDelayMs: 20,
+      requestTimeoutMs: 2_000,
+      onBatchResult: (result) => results.push(result),
+    });
+    integration.postIdentityFetch(identityContext('env-a', 'u1'));
+    await integration.flush();
+    return { results, stats: integration.stats() };
+  }
+
+  it('counts a 200 whose body stalls forever as delivered, after one request', async () => {
+    server = await serve(stalling(200));
+    const { results, stats } = await deliverOne();
+    expect(stats.delivered).toBe(1);
+    expect(stats.dropped.retries_exhausted).toBe(0);
+    expect(results).toEqual([expect.objectContaining({ result: 'delivered', attempts: 1, status: 200 })]);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('counts a 200 whose body never ends as delivered, after one request', async () => {
+    server = await serve(pouring(200));
+    const { results, stats } = await deliverOne();
+    expect(stats.delivered).toBe(1);
+    expect(results).toEqual([expect.objectContaining({ result: 'delivered', attempts: 1, status: 200 })]);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('retries a 503 whose body never ends as a 503', async () => {
+    server = await serve(pouring(503));
+    const { results, stats } = await deliverOne();
+    expect(stats.dropped.retries_exhausted).toBe(1);
+    expect(results).toEqual([expect.objectContaining({ result: 'retries_exhausted', attempts: 3, status: 503 })]);
+    expect(server.requests).toHaveLength(3);
   });
 });

@@ -5,17 +5,38 @@
  */
 import { RudderStackIntegration } from '../../src/integration';
 import { SettingsError, validateSettings } from '../../src/settings/validate';
-import type { FetchLike } from '../../src/types';
+import type { BatchResult, FetchLike } from '../../src/types';
 import { identityContext, onCleanup } from '../helpers/harness';
 import { checkSecretsAfterEachTest, faultDataPlane, faultIntegration, SECRETS, settingsFor, watchValue, WRITE_KEY, WRONG_KEY } from './support';
 
 checkSecretsAfterEachTest();
 
+/** In any case: URL parsing lower-cases a host name, and a key in one shows lower-cased. */
 function expectNoSecret(text: string): void {
-  for (const secret of SECRETS) expect(text).not.toContain(secret);
+  for (const secret of SECRETS) expect(text.toLowerCase()).not.toContain(secret.toLowerCase());
+}
+
+const dnsModule = require('node:dns') as { lookup: unknown };
+const { unresolvableLookup } = require('../helpers/unresolvable-dns') as { unresolvableLookup: unknown };
+
+/** Every host name fails to resolve, as an unknown one does, with no DNS query sent. */
+function withUnresolvableHostNames(): void {
+  const lookup = dnsModule.lookup;
+  dnsModule.lookup = unresolvableLookup;
+  onCleanup(async () => {
+    dnsModule.lookup = lookup;
+  });
+}
+
+/** A host fetch that fails as node-fetch does: its message names the URL it was given. */
+function nodeFetchFailing(reason: string, code: string): FetchLike {
+  return async (url) => {
+    throw Object.assign(new Error(`request to ${url} failed, reason: ${reason}`), { name: 'FetchError', type: 'system', code, errno: code });
+  };
 }
 
 it('keeps the key out of every delivery failure: 401, 400, 413, 5xx exhausted, refused, timeout, close timeout', async () => {
+  const results: BatchResult[] = [];
   const dataPlane = await faultDataPlane();
   dataPlane.fail([
     { status: 400 },
@@ -33,6 +54,7 @@ it('keeps the key out of every delivery failure: 401, 400, 413, 5xx exhausted, r
     maxRetries: 1,
     requestTimeoutMs: 200,
     maxRetryAfterMs: 200_000,
+    onBatchResult: (result) => results.push(result),
   });
   for (let i = 0; i < 5; i++) integration.postIdentityFetch(identityContext('env-a', `u-${i}`, { big: 'x'.repeat(40_000) }));
   integration.postIdentityFetch(identityContext('env-wrong', 'w'));
@@ -43,6 +65,8 @@ it('keeps the key out of every delivery failure: 401, 400, 413, 5xx exhausted, r
   expect(logger.lines.length).toBeGreaterThan(0);
   expectNoSecret(logger.text());
   expectNoSecret(JSON.stringify(integration.stats()));
+  expect(results.length).toBeGreaterThan(0);
+  expectNoSecret(JSON.stringify(results));
 });
 
 it('keeps a key pasted into the base_url path out of the logs when that URL is refused (404)', async () => {
@@ -63,6 +87,70 @@ it('keeps a key pasted into the base_url path out of the logs when retries run o
   integration.postIdentityFetch(identityContext('env-a', 'u1'));
   await integration.flush();
   expect(integration.stats().dropped.retries_exhausted).toBe(1);
+  expectNoSecret(logger.text());
+});
+
+it('keeps a key typed into the host name out of warnings and onBatchResult when that name does not resolve', async () => {
+  withUnresolvableHostNames();
+  const results: BatchResult[] = [];
+  const { integration, logger } = faultIntegration({
+    config: { 'env-a': { api_key: WRITE_KEY, base_url: `http://${WRITE_KEY}.invalid` } },
+    // The default: every connection's name goes through the guarded lookup.
+    allowPrivateNetworks: false,
+    maxRetries: 1,
+    onBatchResult: (result) => results.push(result),
+  });
+  integration.postIdentityFetch(identityContext('env-a', 'u1'));
+  await integration.flush();
+  expect(integration.stats().dropped.retries_exhausted).toBe(1);
+  expect(results).toEqual([expect.objectContaining({ result: 'retries_exhausted', error: expect.stringMatching(/ENOTFOUND/) })]);
+  expect(logger.warnings().join('\n')).toMatch(/ENOTFOUND/);
+  expectNoSecret(JSON.stringify(results));
+  expectNoSecret(logger.text());
+});
+
+it.each([
+  ['in the path', `http://127.0.0.1:9/${WRITE_KEY}`, 'connect ECONNREFUSED 127.0.0.1:9', 'ECONNREFUSED'],
+  ['as a host name label', `http://${WRITE_KEY}.invalid`, `getaddrinfo ENOTFOUND ${WRITE_KEY.toLowerCase()}.invalid`, 'ENOTFOUND'],
+])('keeps a key %s out of warnings and onBatchResult when a host fetch names the URL in its error', async (_, baseUrl, reason, code) => {
+  const results: BatchResult[] = [];
+  const { integration, logger } = faultIntegration({
+    config: { 'env-a': { api_key: WRITE_KEY, base_url: baseUrl } },
+    fetch: nodeFetchFailing(reason, code),
+    maxRetries: 1,
+    onBatchResult: (result) => results.push(result),
+  });
+  integration.postIdentityFetch(identityContext('env-a', 'u1'));
+  await integration.flush();
+  expect(results).toEqual([expect.objectContaining({ result: 'retries_exhausted', error: expect.stringMatching(/^.*request to http:.* failed, reason: /) })]);
+  expect(logger.warnings().join('\n')).toContain(code);
+  expectNoSecret(JSON.stringify(results));
+  expectNoSecret(logger.text());
+});
+
+it('keeps a key typed as the password of base_url out of the warning for invalid settings', async () => {
+  const { integration, logger } = faultIntegration({
+    config: { 'env-a': { api_key: WRITE_KEY, base_url: `https://user:${WRITE_KEY}@dp.example.com` } },
+  });
+  integration.postIdentityFetch(identityContext('env-a', 'u1'));
+  await integration.flush();
+  expect(integration.stats().dropped.invalid_settings).toBe(1);
+  expect(logger.warnings().length).toBeGreaterThan(0);
+  expectNoSecret(logger.text());
+});
+
+it('keeps URL credentials out of the warning when a settings lookup fails with an error naming its URL', async () => {
+  const { integration, logger } = faultIntegration({
+    config: {
+      get: () => {
+        throw new Error(`request to https://flagsmith:${WRITE_KEY}@config.example/settings failed, reason: socket hang up`);
+      },
+    },
+  });
+  integration.postIdentityFetch(identityContext('env-a', 'u1'));
+  await integration.flush();
+  expect(integration.stats().dropped.config_error).toBe(1);
+  expect(logger.warnings().join('\n')).toContain('request to https://config.example/settings failed, reason: socket hang up');
   expectNoSecret(logger.text());
 });
 

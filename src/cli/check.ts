@@ -1,4 +1,5 @@
 import { RudderStackIntegration } from '../integration';
+import { redact } from '../settings/messages';
 import { validateSettings } from '../settings/validate';
 import type { ApiFlag, BatchResult, Logger } from '../types';
 import { readWriteKey } from './usage';
@@ -18,7 +19,7 @@ export async function check(options: CheckOptions): Promise<number> {
   const settings = { api_key: readWriteKey(options.writeKeyFile), base_url: options.dataPlaneUrl ?? null };
   // Throws SettingsError, which main reports line by line.
   const { dataPlaneUrl } = validateSettings(settings, { allowPrivateNetworks: options.allowPrivateNetworks });
-  process.stdout.write(`Settings are valid. Sending one test identify (userId "${CHECK_USER_ID}") to ${dataPlaneUrl} ...\n`);
+  process.stdout.write(`Settings are valid. Sending one test identify (userId "${CHECK_USER_ID}") to ${redact(dataPlaneUrl, settings.api_key)} ...\n`);
 
   let lastResult: BatchResult | undefined;
   const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

@@ -6,6 +6,7 @@ import { startLocalDataPlane, type LocalDataPlane } from '../testing/local-data-
 import type { RudderStackSettings } from '../types';
 import { describeBatch } from './describe-batch';
 import { validateSettings } from '../settings/validate';
+import { redact } from '../settings/messages';
 import { CommandFailure, DATA_PLANE_URL_ENV, UsageError, WRITE_KEY_ENV } from './usage';
 
 type FlagsmithClientModule = typeof import('@flagsmith/flagsmith/isomorphic');
@@ -49,7 +50,7 @@ export async function demo(options: { allowPrivateNetworks: boolean }): Promise<
   try {
     process.stdout.write(
       `Reference host: ${host.apiUrl} (flags from fixtures/environment-document.json)\n` +
-        `Data plane: ${remote ? `${settings.base_url} (from ${DATA_PLANE_URL_ENV})` : `${settings.base_url} (local, started for this demo)`}\n\n`,
+        `Data plane: ${remote ? `${redact(settings.base_url ?? '', settings.api_key)} (from ${DATA_PLANE_URL_ENV})` : `${settings.base_url} (local, started for this demo)`}\n\n`,
     );
     for (const scenario of SCENARIOS) {
       const client = createFlagsmithInstance();

@@ -2,7 +2,6 @@ import Denque from 'denque';
 import { monotonicMs } from '../timers';
 import type { RateLimitedLog } from '../log';
 import type { IdentifyCapture } from '../mapping/identify';
-import { displayDataPlaneUrl } from '../settings/messages';
 import type { BatchResult, ChangeClaim, DropReason, Logger, ValidatedSettings } from '../types';
 import type { Accounts } from './accounts';
 import { Destination, type QueuedEvent } from './destination';
@@ -249,7 +248,7 @@ export class Delivery {
     let destination = this.destinations.get(key);
     if (!destination) {
       const endpoint = endpointFor(settings.dataPlaneUrl, settings.writeKey);
-      destination = new Destination(key, endpoint, displayDataPlaneUrl(settings.dataPlaneUrl, settings.writeKey), this.options);
+      destination = new Destination(key, endpoint, endpoint.redact(settings.dataPlaneUrl), this.options);
       this.destinations.set(key, destination);
     }
     return destination;

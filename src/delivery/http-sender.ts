@@ -3,6 +3,7 @@ import https from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import { promisify } from 'node:util';
 import { constants as zlibConstants, gzip as gzipCallback } from 'node:zlib';
+import { redact } from '../settings/messages';
 import { createGuardedLookup } from '../settings/network-guard';
 import type { FetchLike, FetchResponseLike } from '../types';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version';
@@ -22,6 +23,8 @@ export interface Endpoint {
   target: http.RequestOptions;
   /** `Basic base64(writeKey + ":")`: the only place the write key travels. */
   authorization: string;
+  /** `redact` with this destination's write key: what every text about this endpoint passes. */
+  redact(text: string): string;
 }
 
 export function endpointFor(dataPlaneUrl: string, writeKey: string): Endpoint {
@@ -30,6 +33,7 @@ export function endpointFor(dataPlaneUrl: string, writeKey: string): Endpoint {
     batchUrl,
     target: urlToHttpOptions(new URL(batchUrl)),
     authorization: 'Basic ' + Buffer.from(`${writeKey}:`).toString('base64'),
+    redact: (text) => redact(text, writeKey),
   };
 }
 
@@ -71,9 +75,9 @@ class NodeHttpTransport implements Transport {
   }
 
   /**
-   * Settles once the answer has been read to its end, so its socket can serve the next request;
-   * if the connection breaks after the status arrived, with that status (a body cut short changes
-   * nothing). Redirects are never followed.
+   * The status decides: once it arrives, a body cut short, stalled or endless changes nothing.
+   * Settles when the body has been read or dropped (see discardBody), so a socket whose body
+   * ended is free for the next request. Redirects are never followed.
    */
   post(endpoint: Endpoint, headers: Record<string, string>, body: Buffer, timeoutMs: number, shutdown: AbortSignal): Promise<AttemptOutcome> {
     this.watch(shutdown);
@@ -86,13 +90,14 @@ class NodeHttpTransport implements Transport {
         headers: { ...headers, 'Content-Length': String(body.length) },
         agent: secure ? this.httpsAgent : this.httpAgent,
       });
+      let answer: AttemptOutcome | undefined;
       const finish = (outcome: AttemptOutcome): void => {
         if (!this.active.delete(abort)) return;
         clearTimeout(timer);
         resolve(outcome);
       };
       const abort = (): void => {
-        finish({ kind: 'aborted' });
+        finish(answer ?? { kind: 'aborted' });
         request.destroy();
       };
       const timer = setTimeout(() => {
@@ -102,12 +107,17 @@ class NodeHttpTransport implements Transport {
       timer.unref();
       this.active.add(abort);
       request.once('response', (response) => {
-        const status = response.statusCode ?? 0;
-        const retryAfterMs = parseRetryAfter(headerValue(response.headers['retry-after']));
-        response.once('close', () => finish({ kind: 'response', status, retryAfterMs }));
-        response.resume();
+        clearTimeout(timer);
+        const outcome: AttemptOutcome = {
+          kind: 'response',
+          status: response.statusCode ?? 0,
+          retryAfterMs: parseRetryAfter(headerValue(response.headers['retry-after'])),
+        };
+        answer = outcome;
+        response.once('close', () => finish(outcome));
+        discardBody(response, Math.min(timeoutMs, BODY_WAIT_MS));
       });
-      request.on('error', (error) => finish(networkError(error)));
+      request.on('error', (error) => finish(answer ?? networkError(error, endpoint)));
       request.end(body);
     });
   }
@@ -122,6 +132,29 @@ class NodeHttpTransport implements Transport {
     this.watchedShutdown = shutdown;
     shutdown.addEventListener('abort', () => [...this.active].forEach((abort) => abort()), { once: true });
   }
+}
+
+/**
+ * Delivery reads only the status and `Retry-After`. A short body that ends at once (rudder-server
+ * answers "OK") is read so its keep-alive socket serves the next request; any other body is
+ * dropped with its socket, so a stalled or endless one holds neither a socket nor the CPU.
+ */
+const MAX_DISCARDED_BODY_BYTES = 64 * 1024;
+/** A body that has not ended by then is stalled: it usually arrives with its headers. */
+const BODY_WAIT_MS = 250;
+
+function discardBody(response: http.IncomingMessage, waitMs: number): void {
+  let bytes = 0;
+  const drop = (): void => {
+    response.destroy();
+  };
+  const timer = setTimeout(drop, waitMs);
+  timer.unref();
+  response.once('close', () => clearTimeout(timer));
+  response.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > MAX_DISCARDED_BODY_BYTES) drop();
+  });
 }
 
 function headerValue(value: string | string[] | undefined): string | null {
@@ -142,11 +175,12 @@ class FetchTransport implements Transport {
     try {
       const request = this.fetch(endpoint.batchUrl, { method: 'POST', headers, body, signal: attempt.signal, redirect: 'manual' });
       const response = await untilAborted(request, attempt.signal);
-      await untilAborted(drain(response), attempt.signal);
+      // The status decides; the body is not read.
+      cancelBody(response);
       return { kind: 'response', status: response.status, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
     } catch (error) {
       if (shutdown.aborted) return { kind: 'aborted' };
-      return attempt.signal.aborted ? timedOut(timeoutMs) : networkError(error);
+      return attempt.signal.aborted ? timedOut(timeoutMs) : networkError(error, endpoint);
     } finally {
       clearTimeout(timer);
       shutdown.removeEventListener('abort', onShutdown);
@@ -192,9 +226,13 @@ function timedOut(timeoutMs: number): AttemptOutcome {
   return { kind: 'network-error', timedOut: true, message: `no answer within ${timeoutMs} ms` };
 }
 
-function networkError(error: unknown): AttemptOutcome {
+/**
+ * The network stack's or the host fetch's words enter our outcomes here, and only redacted: they
+ * may name the host (a key typed as a host name label, in ENOTFOUND) or the whole URL (node-fetch).
+ */
+function networkError(error: unknown, endpoint: Endpoint): AttemptOutcome {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return { kind: 'network-error', timedOut: false, message: errorMessage(error), ...(code ? { code } : {}) };
+  return { kind: 'network-error', timedOut: false, message: endpoint.redact(errorMessage(error)), ...(code ? { code } : {}) };
 }
 
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -206,12 +244,18 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Reads the answer's body so its keep-alive socket goes back to the pool. */
-async function drain(response: FetchResponseLike): Promise<void> {
+/**
+ * Drops the body of a host fetch's answer without reading it: a web stream (fetch, undici) is
+ * cancelled, a Node stream (node-fetch) destroyed. Never waits: a host's stream that does not
+ * settle must not hold the attempt.
+ */
+function cancelBody(response: FetchResponseLike): void {
   try {
-    await response.text?.();
+    const body = response.body;
+    if (typeof body?.cancel === 'function') Promise.resolve(body.cancel()).catch(() => undefined);
+    else if (typeof body?.destroy === 'function') body.destroy();
   } catch {
-    // The status is what counts; a body cut short changes nothing.
+    // The status is what counts; a body that cannot be dropped is the host's fetch's to clean up.
   }
 }
 

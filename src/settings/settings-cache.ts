@@ -6,6 +6,7 @@
  */
 import { monotonicMs, withTimeout } from '../timers';
 import type { ConfigSource, Logger, ValidatedSettings } from '../types';
+import { redact } from './messages';
 import { SettingsError, validateSettings } from './validate';
 
 export type SettingsEntry =
@@ -224,7 +225,7 @@ function callSafely(action: () => void): void {
   }
 }
 
-/** Only the message: a source's error object may carry settings. */
+/** Only the message (a source's error object may carry settings), without URL credentials (a driver's may name its connection string). */
 function reasonText(reason: unknown): string {
-  return reason instanceof Error ? reason.message : String(reason);
+  return redact(reason instanceof Error ? reason.message : String(reason));
 }
