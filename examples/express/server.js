@@ -54,7 +54,10 @@ app.use((error, req, res, next) => {
 });
 
 const server = app.listen(Number(process.env.PORT ?? 8000), process.env.HOST ?? '127.0.0.1', (error) => {
-  if (error) throw error;
+  if (error) {
+    console.error(error.message);
+    process.exit(1);
+  }
   const { address, port } = server.address();
   console.log(`Flagsmith API (Express) on http://${address}:${port}/api/v1/, environment key ${flagsmithApi.environmentKey}`);
 });

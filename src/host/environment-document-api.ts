@@ -40,7 +40,8 @@ interface IdentityRequest {
  * The identities endpoint (GET and POST /api/v1/identities/) and the environment flags endpoint
  * (GET /api/v1/flags/) of one environment, computed from its environment document. Traits
  * persist per identity in memory, as Flagsmith stores them, so a GET after a POST sees them.
- * Every method throws {@link FlagsmithApiError} for a request Flagsmith would refuse.
+ * Every method throws {@link FlagsmithApiError} for a request Flagsmith would refuse. Needs
+ * flagsmith-nodejs, which evaluates the flags.
  */
 export class EnvironmentDocumentApi {
   /** The environment's client-side key (`X-Environment-Key`), from the document. */
