@@ -103,8 +103,25 @@ function expectedFlags(flags: SdkFlag[]): Record<string, unknown> {
   return Object.fromEntries(flags.map((flag) => [flag.featureName, { enabled: flag.enabled, value: flag.value ?? null }]));
 }
 
+/** A wrong key, a GET without identifier, a body that is not JSON, a trait without a key: what each is answered. */
+async function refusals(apiUrl: string): Promise<Array<[number, unknown]>> {
+  const headers = { 'X-Environment-Key': document.api_key, 'Content-Type': 'application/json' };
+  const requests: Array<[string, RequestInit]> = [
+    ['identities/?identifier=user_123', { headers: { 'X-Environment-Key': 'not-the-environment-key' } }],
+    ['identities/', { headers }],
+    ['identities/', { method: 'POST', headers, body: '{"identifier":' }],
+    ['identities/', { method: 'POST', headers, body: JSON.stringify({ identifier: 'user_123', traits: [{ trait_value: 1 }] }) }],
+  ];
+  const answers: Array<[number, unknown]> = [];
+  for (const [target, init] of requests) {
+    const response = await fetch(new URL(target, apiUrl), init);
+    answers.push([response.status, await response.json()]);
+  }
+  return answers;
+}
+
 describe.each(['express', 'fastify'])('examples/%s', (name) => {
-  test('serves the identities endpoints to the Flagsmith clients and sends one identify per call, one trait per feature', async () => {
+  test('serves the identities endpoints to the Flagsmith clients, refuses what Flagsmith refuses, and sends one identify per call, one trait per feature', async () => {
     const example = await startExample(name);
 
     for (const identity of IDENTITIES) {
@@ -116,8 +133,14 @@ describe.each(['express', 'fastify'])('examples/%s', (name) => {
     const serverFlags = await server.getIdentityFlags(last.identifier, last.traits);
     expect(expectedFlags(serverFlags.allFlags())).toEqual(expectedFlags(last.flags));
     await server.close();
-    // A wrong environment key is refused and fires no hook.
+    // Requests Flagsmith refuses get its status and body, and fire no hook.
     await expect(createFlagsmithInstance().init({ environmentID: 'not-the-environment-key', api: example.apiUrl, identity: 'user_123' })).rejects.toThrow();
+    expect(await refusals(example.apiUrl)).toEqual([
+      [401, { detail: 'Invalid or missing Environment Key' }],
+      [400, { identifier: ['This field is required.'] }],
+      [400, { detail: 'JSON parse error.' }],
+      [400, { traits: ['Each trait needs a string trait_key and a string, number, boolean or null trait_value.'] }],
+    ]);
 
     const events = await dataPlane.waitForEvents(IDENTITIES.length + 1);
     expect(events.map((event) => event.userId)).toEqual([...IDENTITIES, last].map((identity) => identity.identifier));
