@@ -46,69 +46,72 @@ interface IdentityRequest {
 export class EnvironmentDocumentApi {
   /** The environment's client-side key (`X-Environment-Key`), from the document. */
   readonly environmentKey: string;
-  private readonly document: EnvironmentDocument;
-  private readonly flagsmith: Flagsmith;
-  private readonly renderer: FlagRenderer;
-  private readonly storedTraits = new Map<string, Map<string, ApiTrait>>();
-  private lastTraitId = 0;
+  readonly #document: EnvironmentDocument;
+  readonly #flagsmith: Flagsmith;
+  readonly #renderer: FlagRenderer;
+  readonly #storedTraits = new Map<string, Map<string, ApiTrait>>();
+  #lastTraitId = 0;
 
   /**
    * Reads the document (GET /api/v1/environment-document/, saved as JSON) at
    * `environmentDocumentPath`; without one, the package's fixtures/environment-document.json.
    */
   constructor(environmentDocumentPath: string = SHIPPED_DOCUMENT) {
-    this.document = JSON.parse(fs.readFileSync(environmentDocumentPath, 'utf8')) as EnvironmentDocument;
-    this.environmentKey = this.document.api_key;
-    this.flagsmith = offlineFlagsmith(environmentDocumentPath);
-    this.renderer = new FlagRenderer(this.document);
+    this.#document = JSON.parse(fs.readFileSync(environmentDocumentPath, 'utf8')) as EnvironmentDocument;
+    this.environmentKey = this.#document.api_key;
+    this.#flagsmith = offlineFlagsmith(environmentDocumentPath);
+    this.#renderer = new FlagRenderer(this.#document);
   }
 
   /** GET /api/v1/identities/?identifier=...: the identity's flags and stored traits. */
-  async getIdentity(environmentKey: unknown, query: IdentitiesQuery): Promise<IdentitiesResponse> {
-    this.authorize(environmentKey);
-    const identifier = firstValue(query.identifier);
-    return this.identities({ identifier: typeof identifier === 'string' ? identifier : '', traits: [], transient: firstValue(query.transient) === 'true' });
+  getIdentity(environmentKey: unknown, query: IdentitiesQuery): Promise<IdentitiesResponse> {
+    return this.#identities(environmentKey, () => {
+      const identifier = firstValue(query.identifier);
+      return { identifier: typeof identifier === 'string' ? identifier : '', traits: [], transient: firstValue(query.transient) === 'true' };
+    });
   }
 
   /** POST /api/v1/identities/ with `{ identifier, traits?, transient? }` (the parsed JSON body). */
-  async postIdentity(environmentKey: unknown, body: unknown): Promise<IdentitiesResponse> {
-    this.authorize(environmentKey);
-    return this.identities(parseIdentityRequest(body));
+  postIdentity(environmentKey: unknown, body: unknown): Promise<IdentitiesResponse> {
+    return this.#identities(environmentKey, () => parseIdentityRequest(body));
   }
 
   /** GET /api/v1/flags/: the environment's flags, for no identity (Flagsmith calls no integration for it). */
   async environmentFlags(environmentKey: unknown): Promise<ApiFlagItem[]> {
     this.authorize(environmentKey);
-    const flags = await this.flagsmith.getEnvironmentFlags();
-    return this.renderer.render(flags.allFlags());
+    const flags = await this.#flagsmith.getEnvironmentFlags();
+    return this.#renderer.render(flags.allFlags());
   }
 
   /** Stops the flagsmith-nodejs client. */
   async close(): Promise<void> {
-    await this.flagsmith.close();
+    await this.#flagsmith.close();
   }
 
   /** Throws a 401 {@link FlagsmithApiError} unless `environmentKey` is this environment's key; the other methods check it too. */
   authorize(environmentKey: unknown): void {
-    if (environmentKey !== this.document.api_key) {
+    if (environmentKey !== this.#document.api_key) {
       throw new FlagsmithApiError(401, { detail: 'Invalid or missing Environment Key' });
     }
   }
 
-  private async identities(request: IdentityRequest): Promise<IdentitiesResponse> {
+  /** Every refusal, a wrong key first, rejects rather than throws. */
+  async #identities(environmentKey: unknown, parse: () => IdentityRequest): Promise<IdentitiesResponse> {
+    this.authorize(environmentKey);
+    const request = parse();
     if (request.identifier === '') throw new FlagsmithApiError(400, { identifier: ['This field is required.'] });
-    const traits = new Map(this.storedTraits.get(request.identifier));
+    const traits = new Map(this.#storedTraits.get(request.identifier));
     for (const { trait_key, trait_value, transient = false } of request.traits) {
       // A null value deletes the trait, as in Flagsmith.
       if (trait_value === null) traits.delete(trait_key);
-      else traits.set(trait_key, { id: traits.get(trait_key)?.id ?? ++this.lastTraitId, trait_key, trait_value, transient });
+      else traits.set(trait_key, { id: traits.get(trait_key)?.id ?? ++this.#lastTraitId, trait_key, trait_value, transient });
     }
     if (!request.transient) {
-      this.storedTraits.set(request.identifier, new Map([...traits].filter(([, trait]) => !trait.transient)));
+      this.#storedTraits.set(request.identifier, new Map([...traits].filter(([, trait]) => !trait.transient)));
     }
     const values = Object.fromEntries([...traits].map(([key, trait]) => [key, trait.trait_value]));
-    const flags = await this.flagsmith.getIdentityFlags(request.identifier, values);
-    return { identifier: request.identifier, flags: this.renderer.render(flags.allFlags(), request.identifier), traits: [...traits.values()] };
+    const flags = await this.#flagsmith.getIdentityFlags(request.identifier, values);
+    return { identifier: request.identifier, flags: this.#renderer.render(flags.allFlags(), request.identifier), traits: [...traits.values()] };
   }
 }
 
