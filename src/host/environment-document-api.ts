@@ -15,6 +15,7 @@ const SHIPPED_DOCUMENT = path.join(__dirname, '..', '..', 'fixtures', 'environme
 
 /** A request Flagsmith answers with an error: the status and JSON body it answers with. */
 export class FlagsmithApiError extends Error {
+  /** Always `'FlagsmithApiError'`. */
   override name = 'FlagsmithApiError';
 
   constructor(
