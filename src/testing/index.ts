@@ -2,6 +2,7 @@
 export { startLocalDataPlane } from './local-data-plane';
 export { createTestIntegration } from './test-integration';
 export { apiFlags, identitiesResponse, sdkFlags } from './fixtures';
+export { EnvironmentDocumentApi, FlagsmithApiError, type IdentitiesQuery } from '../host/environment-document-api';
 export type {
   DataPlanePath,
   FailureSpec,
