@@ -30,6 +30,8 @@ export interface WatchedLogger extends Logger {
 }
 
 const watched: Array<{ what: string; text: () => string }> = [];
+/** Every integration a test made: its accounting is checked after the test. */
+const made: RudderStackIntegration[] = [];
 
 /** A logger that records every call, arguments rendered in full (objects and errors included). */
 export function watchedLogger(): WatchedLogger {
@@ -82,6 +84,7 @@ export function faultIntegration(options: RudderStackIntegrationOptions): FaultI
     ...options,
   });
   watched.push({ what: 'stats()', text: () => JSON.stringify(integration.stats()) });
+  made.push(integration);
   onCleanup(() => integration.close({ timeoutMs: 1_000 }));
   return { integration, logger };
 }
@@ -127,7 +130,10 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** The write key never shows: checked after every test of a file that calls this. */
+/**
+ * Checked after every test of a file that calls this: the write key never shows, and every
+ * integration the test made accounts for each hook call exactly once.
+ */
 export function checkSecretsAfterEachTest(): void {
   const consoleCalls: string[] = [];
   let spies: jest.SpyInstance[] = [];
@@ -149,6 +155,9 @@ export function checkSecretsAfterEachTest(): void {
     // Close first: closing logs too.
     await closeHarnesses();
     for (const spy of spies) spy.mockRestore();
+    for (const stats of made.splice(0).map((integration) => integration.stats())) {
+      if (accountedFor(stats) !== stats.received) throw new Error(`the accounting identity does not hold: ${JSON.stringify(stats)}`);
+    }
     const everything = [...watched.splice(0).map((item) => `${item.what}: ${item.text()}`), ...consoleCalls.splice(0).map((text) => `console: ${text}`)];
     for (const text of everything) {
       for (const secret of SECRETS) {
