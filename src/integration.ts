@@ -2,11 +2,10 @@ import { ChangeDetector } from './change-detection/change-detector';
 import { Delivery } from './delivery/delivery';
 import { HttpSender } from './delivery/http-sender';
 import { SettlementLedger } from './delivery/settlement-ledger';
-import { consoleLogger, guardLogger, RateLimitedLog } from './log';
+import { RateLimitedLog } from './log';
 import { InvalidInputError, type InvalidInputReason } from './mapping/errors';
 import { capturedTraits, captureIdentify, type IdentifyCapture } from './mapping/identify';
 import { resolveOptions, type ResolvedOptions } from './options';
-import { toConfigSource } from './settings/config-source';
 import { SettingsCache, type SettingsEntry } from './settings/settings-cache';
 import { flushBeforeExit, stopFlushingBeforeExit } from './exit-flush';
 import { Counters } from './stats';
@@ -28,7 +27,7 @@ const BAD_INPUT_LOG_INTERVAL_MS = 60_000;
  * environment's settings and hands it to delivery. The host's request never waits on it, never
  * fails because of it and never sees its errors.
  */
-export class RudderStackIntegration {
+export class RudderStackIntegration implements AsyncDisposable {
   private readonly options: ResolvedOptions;
   private readonly logger: Logger;
   private readonly counters = new Counters();
@@ -44,10 +43,10 @@ export class RudderStackIntegration {
 
   constructor(options: RudderStackIntegrationOptions) {
     this.options = resolveOptions(options);
-    this.logger = guardLogger(options.logger ?? consoleLogger);
+    this.logger = this.options.logger;
     this.badInputLog = new RateLimitedLog(this.logger, BAD_INPUT_LOG_INTERVAL_MS);
     this.settings = new SettingsCache({
-      source: toConfigSource(options.config),
+      source: this.options.config,
       ttlMs: this.options.configTtlMs,
       allowPrivateNetworks: this.options.allowPrivateNetworks,
       logger: this.logger,
@@ -56,7 +55,7 @@ export class RudderStackIntegration {
       },
     });
     const sender = new HttpSender({
-      fetch: options.fetch,
+      fetch: this.options.fetch,
       gzip: this.options.gzip,
       requestTimeoutMs: this.options.requestTimeoutMs,
       allowPrivateNetworks: this.options.allowPrivateNetworks,
@@ -96,6 +95,11 @@ export class RudderStackIntegration {
     this.closed = true;
     this.closing ??= this.shutDown(options.timeoutMs ?? 10_000);
     return this.closing;
+  }
+
+  /** `await using integration = new RudderStackIntegration(...)` closes it (with close()'s default timeout) when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** Drops cached settings (and any cool-down they caused) for one environment, or all. */
