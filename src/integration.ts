@@ -28,50 +28,50 @@ const BAD_INPUT_LOG_INTERVAL_MS = 60_000;
  * fails because of it and never sees its errors.
  */
 export class RudderStackIntegration implements AsyncDisposable {
-  private readonly options: ResolvedOptions;
-  private readonly logger: Logger;
-  private readonly counters = new Counters();
-  private readonly ledger = new SettlementLedger();
-  private readonly settings: SettingsCache;
-  private readonly delivery: Delivery;
+  readonly #options: ResolvedOptions;
+  readonly #logger: Logger;
+  readonly #counters = new Counters();
+  readonly #ledger = new SettlementLedger();
+  readonly #settings: SettingsCache;
+  readonly #delivery: Delivery;
   /** Absent when sendOnlyOnChange is off: the hook then hashes nothing. */
-  private readonly changes: ChangeDetector | undefined;
-  private readonly awaitingSettings = new Map<string, AwaitingEvent[]>();
-  private readonly badInputLog: RateLimitedLog;
-  private closed = false;
-  private closing: Promise<void> | undefined;
+  readonly #changes: ChangeDetector | undefined;
+  readonly #awaitingSettings = new Map<string, AwaitingEvent[]>();
+  readonly #badInputLog: RateLimitedLog;
+  #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(options: RudderStackIntegrationOptions) {
-    this.options = resolveOptions(options);
-    this.logger = this.options.logger;
-    this.badInputLog = new RateLimitedLog(this.logger, BAD_INPUT_LOG_INTERVAL_MS);
-    this.settings = new SettingsCache({
-      source: this.options.config,
-      ttlMs: this.options.configTtlMs,
-      allowPrivateNetworks: this.options.allowPrivateNetworks,
-      logger: this.logger,
+    this.#options = resolveOptions(options);
+    this.#logger = this.#options.logger;
+    this.#badInputLog = new RateLimitedLog(this.#logger, BAD_INPUT_LOG_INTERVAL_MS);
+    this.#settings = new SettingsCache({
+      source: this.#options.config,
+      ttlMs: this.#options.configTtlMs,
+      allowPrivateNetworks: this.#options.allowPrivateNetworks,
+      logger: this.#logger,
       onLookupError: () => {
-        this.counters.configErrors++;
+        this.#counters.configErrors++;
       },
     });
     const sender = new HttpSender({
-      fetch: this.options.fetch,
-      gzip: this.options.gzip,
-      requestTimeoutMs: this.options.requestTimeoutMs,
-      allowPrivateNetworks: this.options.allowPrivateNetworks,
+      fetch: this.#options.fetch,
+      gzip: this.#options.gzip,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
+      allowPrivateNetworks: this.#options.allowPrivateNetworks,
     });
-    const changes = this.options.sendOnlyOnChange && new ChangeDetector(this.options.sendOnlyOnChange, this.logger);
-    this.changes = changes;
-    this.delivery = new Delivery(this.options, sender, this.ledger, this.counters, this.logger, changes && ((claim, delivered) => changes.settled(claim, delivered)));
+    const changes = this.#options.sendOnlyOnChange && new ChangeDetector(this.#options.sendOnlyOnChange, this.#logger);
+    this.#changes = changes;
+    this.#delivery = new Delivery(this.#options, sender, this.#ledger, this.#counters, this.#logger, changes && ((claim, delivered) => changes.settled(claim, delivered)));
     flushBeforeExit(this);
   }
 
   /** Synchronous; never throws; never waits on I/O. */
   postIdentityFetch(context: IdentityFetchContext): void {
     try {
-      this.accept(context);
+      this.#accept(context);
     } catch (error) {
-      this.countBadInput(error);
+      this.#countBadInput(error);
     }
   }
 
@@ -80,9 +80,9 @@ export class RudderStackIntegration implements AsyncDisposable {
    * with a shared change store, recorded there). Never rejects.
    */
   flush(): Promise<void> {
-    this.delivery.flushNow();
-    const settled = this.ledger.whenAllSettled();
-    const changes = this.changes;
+    this.#delivery.flushNow();
+    const settled = this.#ledger.whenAllSettled();
+    const changes = this.#changes;
     return changes ? settled.then(() => changes.whenWritten()) : settled;
   }
 
@@ -92,9 +92,9 @@ export class RudderStackIntegration implements AsyncDisposable {
    * `dropped.close_timeout`. Runs once; later calls return the same promise.
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
-    this.closed = true;
-    this.closing ??= this.shutDown(options.timeoutMs ?? 10_000);
-    return this.closing;
+    this.#closed = true;
+    this.#closing ??= this.#shutDown(options.timeoutMs ?? 10_000);
+    return this.#closing;
   }
 
   /** `await using integration = new RudderStackIntegration(...)` closes it (with close()'s default timeout) when the scope ends. */
@@ -104,55 +104,55 @@ export class RudderStackIntegration implements AsyncDisposable {
 
   /** Drops cached settings (and any cool-down they caused) for one environment, or all. */
   invalidate(environmentKey?: string): void {
-    this.settings.invalidate(environmentKey);
-    this.delivery.resume(environmentKey);
+    this.#settings.invalidate(environmentKey);
+    this.#delivery.resume(environmentKey);
   }
 
   /** Sends what is held now; called when the host's event loop runs dry (see exit-flush.ts). */
   flushHeld(): void {
-    if (this.ledger.held > 0) this.delivery.flushNow();
+    if (this.#ledger.held > 0) this.#delivery.flushNow();
   }
 
   stats(): IntegrationStats {
-    return this.counters.snapshot(this.ledger.held);
+    return this.#counters.snapshot(this.#ledger.held);
   }
 
-  private accept(context: IdentityFetchContext): void {
-    this.counters.received++;
-    if (this.closed) {
-      this.counters.dropped.closed++;
+  #accept(context: IdentityFetchContext): void {
+    this.#counters.received++;
+    if (this.#closed) {
+      this.#counters.dropped.closed++;
       return;
     }
     const environmentKey = context.environmentKey;
     if (typeof environmentKey !== 'string' || environmentKey === '') {
       throw new InvalidInputError('invalid_input', 'environmentKey must be a non-empty string');
     }
-    const settings = this.settings.peek(environmentKey);
+    const settings = this.#settings.peek(environmentKey);
     // Not enabled or not usable here: nothing to map.
-    if (settings && settings.kind !== 'valid') return this.countUnroutable(settings);
+    if (settings && settings.kind !== 'valid') return this.#countUnroutable(settings);
 
-    const capture = captureIdentify(context, { valueMode: this.options.valueMode });
-    const changes = this.changes;
+    const capture = captureIdentify(context, { valueMode: this.#options.valueMode });
+    const changes = this.#changes;
     // Only change detection needs the traits in the hook; otherwise they are mapped after the host's request.
     const change = changes?.claimFor(environmentKey, capture.userId, capturedTraits(capture));
     // The in-process store is checked (and claimed) here, so an unchanged identify takes no room in the queue.
     const claimedNow = changes !== undefined && change !== undefined && !changes.checksLater;
     if (claimedNow && changes.checkNow(change) === 'unchanged') {
-      this.counters.unchanged++;
+      this.#counters.unchanged++;
       return;
     }
-    if (this.ledger.held >= this.options.maxQueueSize && !this.delivery.evictOldest()) {
-      this.counters.dropped.queue_full++;
+    if (this.#ledger.held >= this.#options.maxQueueSize && !this.#delivery.evictOldest()) {
+      this.#counters.dropped.queue_full++;
       if (claimedNow) changes.settled(change, false);
       return;
     }
-    const event: AwaitingEvent = { seq: this.ledger.accept(), capture, acceptedAt: Date.now(), change };
-    if (changes && change && !claimedNow) this.checkThenRoute(changes, environmentKey, settings?.settings, change, event);
-    else this.route(environmentKey, settings?.settings, event);
+    const event: AwaitingEvent = { seq: this.#ledger.accept(), capture, acceptedAt: Date.now(), change };
+    if (changes && change && !claimedNow) this.#checkThenRoute(changes, environmentKey, settings?.settings, change, event);
+    else this.#route(environmentKey, settings?.settings, event);
   }
 
   /** A shared change store is asked off the hook; the event waits in the ledger for its answer. */
-  private checkThenRoute(
+  #checkThenRoute(
     changes: ChangeDetector,
     environmentKey: string,
     settings: ValidatedSettings | undefined,
@@ -160,9 +160,9 @@ export class RudderStackIntegration implements AsyncDisposable {
     event: AwaitingEvent,
   ): void {
     changes.checkLater(change, (verdict) => {
-      if (verdict === 'changed') return this.route(environmentKey, settings, event);
-      this.counters.unchanged++;
-      this.ledger.settle(event.seq);
+      if (verdict === 'changed') return this.#route(environmentKey, settings, event);
+      this.#counters.unchanged++;
+      this.#ledger.settle(event.seq);
     });
   }
 
@@ -170,76 +170,76 @@ export class RudderStackIntegration implements AsyncDisposable {
    * To delivery, or to wait for the environment's settings. Behind events already waiting for
    * them, so that an environment's events keep their order.
    */
-  private route(environmentKey: string, settings: ValidatedSettings | undefined, event: AwaitingEvent): void {
-    if (settings && !this.awaitingSettings.has(environmentKey)) {
-      this.delivery.enqueue(event.seq, environmentKey, settings, event.capture, event.acceptedAt, event.change);
+  #route(environmentKey: string, settings: ValidatedSettings | undefined, event: AwaitingEvent): void {
+    if (settings && !this.#awaitingSettings.has(environmentKey)) {
+      this.#delivery.enqueue(event.seq, environmentKey, settings, event.capture, event.acceptedAt, event.change);
     } else {
-      this.awaitSettings(environmentKey, event);
+      this.#awaitSettings(environmentKey, event);
     }
   }
 
-  private awaitSettings(environmentKey: string, event: AwaitingEvent): void {
-    const waiting = this.awaitingSettings.get(environmentKey);
+  #awaitSettings(environmentKey: string, event: AwaitingEvent): void {
+    const waiting = this.#awaitingSettings.get(environmentKey);
     if (waiting) {
       waiting.push(event);
       return;
     }
-    this.awaitingSettings.set(environmentKey, [event]);
-    this.settings
+    this.#awaitingSettings.set(environmentKey, [event]);
+    this.#settings
       .load(environmentKey)
-      .then((entry) => this.routeAwaiting(environmentKey, entry))
-      .catch((error: unknown) => this.logger.error(`routing events of environment ${environmentKey} failed: ${String(error)}`));
+      .then((entry) => this.#routeAwaiting(environmentKey, entry))
+      .catch((error: unknown) => this.#logger.error(`routing events of environment ${environmentKey} failed: ${String(error)}`));
   }
 
-  private routeAwaiting(environmentKey: string, entry: SettingsEntry): void {
-    const waiting = this.awaitingSettings.get(environmentKey);
+  #routeAwaiting(environmentKey: string, entry: SettingsEntry): void {
+    const waiting = this.#awaitingSettings.get(environmentKey);
     if (!waiting) return; // abandoned by close()
-    this.awaitingSettings.delete(environmentKey);
+    this.#awaitingSettings.delete(environmentKey);
     for (const event of waiting) {
       if (entry.kind === 'valid') {
-        this.delivery.enqueue(event.seq, environmentKey, entry.settings, event.capture, event.acceptedAt, event.change);
+        this.#delivery.enqueue(event.seq, environmentKey, entry.settings, event.capture, event.acceptedAt, event.change);
       } else {
-        this.countUnroutable(entry);
-        this.settleUndelivered(event);
+        this.#countUnroutable(entry);
+        this.#settleUndelivered(event);
       }
     }
   }
 
-  private settleUndelivered(event: AwaitingEvent): void {
-    this.ledger.settle(event.seq);
-    if (event.change) this.changes?.settled(event.change, false);
+  #settleUndelivered(event: AwaitingEvent): void {
+    this.#ledger.settle(event.seq);
+    if (event.change) this.#changes?.settled(event.change, false);
   }
 
-  private countUnroutable(entry: Exclude<SettingsEntry, { kind: 'valid' }>): void {
-    if (entry.kind === 'disabled') this.counters.skipped++;
-    else if (entry.kind === 'invalid') this.counters.dropped.invalid_settings++;
-    else this.counters.dropped.config_error++;
+  #countUnroutable(entry: Exclude<SettingsEntry, { kind: 'valid' }>): void {
+    if (entry.kind === 'disabled') this.#counters.skipped++;
+    else if (entry.kind === 'invalid') this.#counters.dropped.invalid_settings++;
+    else this.#counters.dropped.config_error++;
   }
 
-  private countBadInput(error: unknown): void {
+  #countBadInput(error: unknown): void {
     const { reason, detail } = classifyBadInput(error);
-    this.counters.dropped[reason]++;
-    this.badInputLog.warn(reason, `ignored an identities hook call (${reason}): ${detail.slice(0, 200)}`);
+    this.#counters.dropped[reason]++;
+    this.#badInputLog.warn(reason, `ignored an identities hook call (${reason}): ${detail.slice(0, 200)}`);
   }
 
-  private async shutDown(timeoutMs: number): Promise<void> {
+  async #shutDown(timeoutMs: number): Promise<void> {
     const settled = this.flush();
     if (!(await settlesWithin(settled, timeoutMs))) {
-      const abandoned = this.ledger.held;
-      for (const [, waiting] of this.awaitingSettings) {
+      const abandoned = this.#ledger.held;
+      for (const [, waiting] of this.#awaitingSettings) {
         for (const event of waiting) {
-          this.counters.dropped.close_timeout++;
-          this.settleUndelivered(event);
+          this.#counters.dropped.close_timeout++;
+          this.#settleUndelivered(event);
         }
       }
-      this.awaitingSettings.clear();
-      this.delivery.abandon();
+      this.#awaitingSettings.clear();
+      this.#delivery.abandon();
       await settled;
-      this.logger.warn(
+      this.#logger.warn(
         `closed after ${timeoutMs} ms with ${abandoned} event(s) undelivered; they are counted in stats().dropped.close_timeout`,
       );
     }
-    this.delivery.stop();
+    this.#delivery.stop();
     stopFlushingBeforeExit(this);
   }
 }
