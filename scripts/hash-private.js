@@ -54,7 +54,8 @@ for (const sourceFile of program.getSourceFiles()) {
         // The parameter stays a plain parameter; a field is declared and assigned from it.
         const readonly = ts.getModifiers(param).some((m) => m.kind === ts.SyntaxKind.ReadonlyKeyword);
         edit(sourceFile, ts.getModifiers(param)[0].getStart(sourceFile), param.name.getStart(sourceFile), '');
-        fields.push(`${readonly ? 'readonly ' : ''}#${name}${param.type ? `: ${param.type.getText(sourceFile)}` : ''};`);
+        const optional = param.questionToken ? ' | undefined' : '';
+        fields.push(`${readonly ? 'readonly ' : ''}#${name}${param.type ? `: ${param.type.getText(sourceFile)}${optional}` : ''};`);
         assignments.push(`this.#${name} = ${name};`);
       }
       if (fields.length > 0) {
@@ -77,14 +78,22 @@ for (const sourceFile of program.getSourceFiles()) {
 for (const sourceFile of program.getSourceFiles()) {
   if (sourceFile.isDeclarationFile) continue;
   const visit = (node) => {
-    if ((ts.isPropertyAccessExpression(node) || ts.isPropertyDeclaration(node) || ts.isMethodDeclaration(node) || ts.isGetAccessor(node) || ts.isSetAccessor(node)) && ts.isIdentifier(node.name)) {
+    if (
+      (ts.isPropertyAccessExpression(node) ||
+        ts.isPropertyDeclaration(node) ||
+        ts.isMethodDeclaration(node) ||
+        ts.isGetAccessor(node) ||
+        ts.isSetAccessor(node)) &&
+      ts.isIdentifier(node.name)
+    ) {
       const symbol = checker.getSymbolAtLocation(node.name);
       if (symbols.has(symbol)) edit(sourceFile, node.name.getStart(sourceFile), node.name.getStart(sourceFile), '#');
     } else if (ts.isElementAccessExpression(node) && symbols.has(checker.getSymbolAtLocation(node.argumentExpression))) {
       throw new Error(`${sourceFile.fileName}: ${node.getText(sourceFile)} reaches a private member by name; needs a hand`);
     } else if (ts.isShorthandPropertyAssignment(node) || ts.isBindingElement(node)) {
       const name = node.propertyName ?? node.name;
-      if (ts.isIdentifier(name) && symbols.has(checker.getSymbolAtLocation(name))) throw new Error(`${sourceFile.fileName}: destructures a private member; needs a hand`);
+      if (ts.isIdentifier(name) && symbols.has(checker.getSymbolAtLocation(name)))
+        throw new Error(`${sourceFile.fileName}: destructures a private member; needs a hand`);
     }
     ts.forEachChild(node, visit);
   };
