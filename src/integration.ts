@@ -113,6 +113,7 @@ export class RudderStackIntegration implements AsyncDisposable {
     if (this.#ledger.held > 0) this.#delivery.flushNow();
   }
 
+  /** A snapshot of the counters: what was received, sent, retried and dropped (by reason), and what is held now. */
   stats(): IntegrationStats {
     return this.#counters.snapshot(this.#ledger.held);
   }

@@ -2,6 +2,7 @@ import type { ChangeClaim, ChangeVerdict, SharedChangeStore } from '../types';
 
 /** An ioredis client (`Redis` or `Cluster`): `eval(script, numKeys, ...keysAndArgs)`. */
 export interface IoRedisClientLike {
+  /** Runs a Lua script. */
   eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
   /** Only read to tell ioredis from node-redis. */
   defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
@@ -9,11 +10,14 @@ export interface IoRedisClientLike {
 
 /** A node-redis v4+ client: `eval(script, { keys, arguments })`. */
 export interface NodeRedisClientLike {
+  /** Runs a Lua script. */
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
+/** A Redis client `RedisChangeStore` can use: ioredis or node-redis. */
 export type RedisClientLike = IoRedisClientLike | NodeRedisClientLike;
 
+/** Options of `new RedisChangeStore(client, options)`. */
 export interface RedisChangeStoreOptions {
   /** Prepended to every key (default "flagsmith-rudderstack:sent:"). */
   prefix?: string;

@@ -12,18 +12,24 @@ import * as zlib from 'node:zlib';
 /** One event as it arrived: the parsed JSON object, nothing added. */
 export type ReceivedEvent = Record<string, unknown>;
 
+/** The two endpoints the data plane answers. */
 export type DataPlanePath = '/v1/batch' | '/v1/identify';
 
 /** One accepted request. */
 export interface ReceivedBatch {
+  /** The endpoint it was sent to. */
   path: DataPlanePath;
+  /** User of its Basic credentials. */
   writeKey: string;
+  /** Its events, in order. */
   events: ReceivedEvent[];
   /** `sentAt` of the request body (the envelope of /v1/batch, the event of /v1/identify); null when absent or not a string. */
   sentAt: string | null;
+  /** Whether the body came gzipped. */
   gzip: boolean;
   /** Size of the decompressed body. */
   bytes: number;
+  /** When its events were stored. */
   receivedAt: Date;
 }
 
@@ -36,9 +42,11 @@ export type RequestOutcome = 'answered' | 'reset' | 'hang' | 'dropped-after-body
 
 /** Every request, accepted or not. */
 export interface ReceivedRequest {
+  /** The HTTP method. */
   method: string;
   /** The request target without its query string. */
   path: string;
+  /** The request headers, as Node parsed them. */
   headers: IncomingHttpHeaders;
   /** User of the Basic credentials; null when the Authorization header is missing or malformed. */
   writeKey: string | null;
@@ -46,20 +54,36 @@ export interface ReceivedRequest {
   status: number | null;
   /** The decompressed body; empty when it was over the limit, not valid gzip, or cut off by the client. */
   body: Buffer;
+  /** Whether the body came gzipped. */
   gzip: boolean;
+  /** What became of it. */
   outcome: RequestOutcome;
 }
 
+/** One scripted answer for `fail()`: a status, or something worse. */
 export type FailureSpec =
-  /** Answer with this status (body defaults to the gateway's text for it), storing nothing. */
-  | { status: number; body?: string; headers?: Record<string, string> }
-  /** Read the body, then reset the connection (TCP RST) without answering. */
-  | { action: 'reset' }
-  /** Read the body and never answer (until `close()`). */
-  | { action: 'hang' }
-  /** Handle the request normally (storing its events when valid), then close the socket without answering. */
-  | { action: 'accept-then-drop' };
+  | {
+      /** Answer with this status, storing nothing. */
+      status: number;
+      /** The body (default: the gateway's text for the status). */
+      body?: string;
+      /** Headers to add, e.g. `Retry-After`. */
+      headers?: Record<string, string>;
+    }
+  | {
+      /** Read the body, then reset the connection (TCP RST) without answering. */
+      action: 'reset';
+    }
+  | {
+      /** Read the body and never answer (until `close()`). */
+      action: 'hang';
+    }
+  | {
+      /** Handle the request normally (storing its events when valid), then close the socket without answering. */
+      action: 'accept-then-drop';
+    };
 
+/** Options of `startLocalDataPlane`; all are optional. */
 export interface LocalDataPlaneOptions {
   /** Default 0: any free port. */
   port?: number;
@@ -86,6 +110,7 @@ export interface LocalDataPlaneOptions {
   randomFailures?: RandomFailures;
 }
 
+/** The `randomFailures` option: a share of requests answered with a status. */
 export interface RandomFailures {
   /** Share of requests that fail, from 0 to 1. */
   rate: number;
@@ -95,11 +120,13 @@ export interface RandomFailures {
   random?: () => number;
 }
 
+/** A running local data plane: what it received, a failure script, and `close()`. */
 export interface LocalDataPlane {
   /** `http://127.0.0.1:PORT` (the address actually bound). */
   readonly url: string;
   /** Every event of every accepted request, in the order the requests were accepted. */
   readonly events: ReceivedEvent[];
+  /** Every accepted request, in the order accepted. */
   readonly batches: ReceivedBatch[];
   /** Every request, in the order each was settled (answered, dropped, hung or abandoned). */
   readonly requests: ReceivedRequest[];
@@ -187,6 +214,10 @@ interface EventWaiter {
   timer: NodeJS.Timeout;
 }
 
+/**
+ * Starts a local data plane on a free loopback port (or the one given) and resolves once it
+ * listens. Close it with `close()`.
+ */
 export async function startLocalDataPlane(options: LocalDataPlaneOptions = {}): Promise<LocalDataPlane> {
   const settings = settingsFrom(options);
   const server = http.createServer();
