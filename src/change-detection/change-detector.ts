@@ -29,24 +29,24 @@ const STORE_LOG_INTERVAL_MS = 60_000;
 export class ChangeDetector {
   /** True when the store is shared: use `checkLater`, not `checkNow`. */
   readonly checksLater: boolean;
-  private readonly memory: MemoryChangeStore | undefined;
-  private readonly shared: SharedChangeStore | undefined;
-  private readonly ttlMs: number;
-  private readonly log: RateLimitedLog;
+  readonly #memory: MemoryChangeStore | undefined;
+  readonly #shared: SharedChangeStore | undefined;
+  readonly #ttlMs: number;
+  readonly #log: RateLimitedLog;
   /** Claims and writes to the shared store are started off the hook, in one pass per turn of the event loop. */
-  private readonly storeCalls: Array<() => void> = [];
-  private storeCallsScheduled = false;
-  private readonly writesInProgress = new Set<Promise<void>>();
+  readonly #storeCalls: Array<() => void> = [];
+  #storeCallsScheduled = false;
+  readonly #writesInProgress = new Set<Promise<void>>();
   /** Tokens are `<this detector>.<counter>`: unique across replicas without a random draw per call. */
-  private readonly tokenPrefix = `${randomBytes(6).toString('base64url')}.`;
-  private claimsMade = 0;
+  readonly #tokenPrefix = `${randomBytes(6).toString('base64url')}.`;
+  #claimsMade = 0;
 
   constructor(options: ResolvedChangeOptions, logger: Logger) {
-    this.ttlMs = options.ttlMs;
-    this.shared = options.store;
+    this.#ttlMs = options.ttlMs;
+    this.#shared = options.store;
     this.checksLater = options.store !== undefined;
-    this.memory = options.store ? undefined : new MemoryChangeStore({ maxEntries: options.maxEntries, ttlMs: options.ttlMs });
-    this.log = new RateLimitedLog(logger, STORE_LOG_INTERVAL_MS);
+    this.#memory = options.store ? undefined : new MemoryChangeStore({ maxEntries: options.maxEntries, ttlMs: options.ttlMs });
+    this.#log = new RateLimitedLog(logger, STORE_LOG_INTERVAL_MS);
   }
 
   /** The claim an identify of this environment with these traits would make. */
@@ -54,68 +54,68 @@ export class ChangeDetector {
     return {
       key: `${environmentKey.length}:${environmentKey}:${identifier}`,
       hash: hashTraits(traits),
-      token: this.tokenPrefix + (++this.claimsMade).toString(36),
+      token: this.#tokenPrefix + (++this.#claimsMade).toString(36),
     };
   }
 
   /** In-process store only: 'changed' means the claim is made and the identify must be sent. */
   checkNow(claim: ChangeClaim): ChangeVerdict {
-    return this.memory!.claim(claim);
+    return this.#memory!.claim(claim);
   }
 
   /** Shared store only: answers on a later turn of the event loop; 'changed' when the store fails. */
   checkLater(claim: ChangeClaim, answer: (verdict: ChangeVerdict) => void): void {
-    const shared = this.shared!;
-    this.callStore(() => {
-      this.withTimeout('claim', () => shared.claim(claim))
+    const shared = this.#shared!;
+    this.#callStore(() => {
+      this.#withTimeout('claim', () => shared.claim(claim))
         .then((verdict) => answer(verdict ?? 'changed'))
-        .catch((error: unknown) => this.log.error('change_internal', `sendOnlyOnChange: unexpected error: ${String(error)}`));
+        .catch((error: unknown) => this.#log.error('change_internal', `sendOnlyOnChange: unexpected error: ${String(error)}`));
     });
   }
 
   /** What became of a claimed identify: delivered confirms the claim, anything else releases it. */
   settled(claim: ChangeClaim, delivered: boolean): void {
-    if (this.memory) {
-      if (delivered) this.memory.confirm(claim);
-      else this.memory.release(claim);
+    if (this.#memory) {
+      if (delivered) this.#memory.confirm(claim);
+      else this.#memory.release(claim);
       return;
     }
-    const shared = this.shared!;
+    const shared = this.#shared!;
     // Registered now, not when it starts, so that a flush() right after waits for it.
     const write: Promise<void> = new Promise<void>((resolve) => {
-      this.callStore(() => {
-        const call = delivered ? () => shared.confirm(claim, this.ttlMs) : () => shared.release(claim);
-        void this.withTimeout(delivered ? 'confirm' : 'release', call).then(() => resolve());
+      this.#callStore(() => {
+        const call = delivered ? () => shared.confirm(claim, this.#ttlMs) : () => shared.release(claim);
+        void this.#withTimeout(delivered ? 'confirm' : 'release', call).then(() => resolve());
       });
-    }).finally(() => this.writesInProgress.delete(write));
-    this.writesInProgress.add(write);
+    }).finally(() => this.#writesInProgress.delete(write));
+    this.#writesInProgress.add(write);
   }
 
   /** Resolves when every store write started so far has finished or timed out. */
   async whenWritten(): Promise<void> {
-    await Promise.all([...this.writesInProgress]);
+    await Promise.all([...this.#writesInProgress]);
   }
 
-  private callStore(call: () => void): void {
-    this.storeCalls.push(call);
-    if (!this.storeCallsScheduled) {
-      this.storeCallsScheduled = true;
-      setImmediate(this.runStoreCalls);
+  #callStore(call: () => void): void {
+    this.#storeCalls.push(call);
+    if (!this.#storeCallsScheduled) {
+      this.#storeCallsScheduled = true;
+      setImmediate(this.#runStoreCalls);
     }
   }
 
-  private readonly runStoreCalls = (): void => {
-    this.storeCallsScheduled = false;
-    for (const call of this.storeCalls.splice(0)) call();
+  readonly #runStoreCalls = (): void => {
+    this.#storeCallsScheduled = false;
+    for (const call of this.#storeCalls.splice(0)) call();
   };
 
   /** The store's answer, or undefined when it failed or took longer than STORE_TIMEOUT_MS (logged). Never rejects. */
-  private withTimeout<T>(operation: string, start: () => Promise<T>): Promise<T | undefined> {
+  #withTimeout<T>(operation: string, start: () => Promise<T>): Promise<T | undefined> {
     return new Promise((resolve) => {
       // A store that throws instead of rejecting is a rejection too.
       const call = new Promise<T>((resolveCall) => resolveCall(start()));
       const timer = setTimeout(() => {
-        this.storeFailed(operation, `no answer within ${STORE_TIMEOUT_MS} ms`);
+        this.#storeFailed(operation, `no answer within ${STORE_TIMEOUT_MS} ms`);
         resolve(undefined);
       }, STORE_TIMEOUT_MS);
       timer.unref();
@@ -126,15 +126,15 @@ export class ChangeDetector {
         },
         (error: unknown) => {
           clearTimeout(timer);
-          this.storeFailed(operation, error instanceof Error ? error.message : String(error));
+          this.#storeFailed(operation, error instanceof Error ? error.message : String(error));
           resolve(undefined);
         },
       );
     });
   }
 
-  private storeFailed(operation: string, detail: string): void {
-    this.log.warn(
+  #storeFailed(operation: string, detail: string): void {
+    this.#log.warn(
       'change_store',
       `sendOnlyOnChange: the shared change store failed (${operation}: ${detail.slice(0, 200)}); ` +
         'identifies are sent without the check meanwhile, and a delivered state may be sent again',
