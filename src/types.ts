@@ -145,11 +145,11 @@ export interface BuildIdentifyOptions extends MappingOptions {
 export interface Logger {
   /** Detail, for debugging. */
   debug(...args: unknown[]): void;
-  /** Things worth knowing that need no action. */
+  /** Notices that need no action. */
   info(...args: unknown[]): void;
-  /** Events lost or delayed, settings unusable: something to look at. */
+  /** Events dropped or delayed, settings that cannot be used: worth a look. */
   warn(...args: unknown[]): void;
-  /** Failures of the integration itself or of a host's callback. */
+  /** Unexpected failures, and a host callback (`onBatchResult`) that threw. */
   error(...args: unknown[]): void;
 }
 
