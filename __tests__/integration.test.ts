@@ -1,5 +1,5 @@
 import { RudderStackIntegration } from '../src/integration';
-import type { ConfigSource, IdentityFetchContext, IntegrationStats, RudderStackSettings } from '../src/types';
+import type { ConfigSource, FetchLike, IdentityFetchContext, IntegrationStats, Logger, RudderStackIntegrationOptions, RudderStackSettings } from '../src/types';
 import { captureLogger, closeHarnesses, createIntegration, identityContext, startDataPlane, startHarness, waitFor } from './helpers/harness';
 
 afterEach(closeHarnesses);
@@ -200,6 +200,21 @@ describe('flush and close', () => {
     expect(logger.text()).toMatch(/closed after 100 ms with 3 event\(s\) undelivered/);
   });
 
+  it('`await using` closes the integration at the end of its block, delivering what it held', async () => {
+    const writeKey = 'wk_dispose_0123456789';
+    const dataPlane = await startDataPlane({ writeKeys: [writeKey] });
+    let used: RudderStackIntegration | undefined;
+    {
+      await using integration = createIntegration({ config: { 'env-a': { api_key: writeKey, base_url: dataPlane.url } }, flushIntervalMs: 60_000 });
+      used = integration;
+      integration.postIdentityFetch(identityContext('env-a', 'u1'));
+    }
+    expect(dataPlane.events).toHaveLength(1);
+    used.postIdentityFetch(identityContext('env-a', 'too-late'));
+    expect(used.stats()).toMatchObject({ delivered: 1, queued: 0, inFlight: 0 });
+    expect(used.stats().dropped.closed).toBe(1);
+  });
+
   it('never puts the write key into stats or logs', async () => {
     const { dataPlane, integration, logger, writeKey } = await startHarness();
     dataPlane.fail([{ status: 500 }, { status: 401 }]);
@@ -218,4 +233,58 @@ describe('options', () => {
       () => new RudderStackIntegration({ config: {}, flushAt: 0, maxRetries: -1, valueMode: 'python' as never, gzip: 'yes' as never }),
     ).toThrow(/flushAt must be a whole number of at least 1.*maxRetries.*valueMode.*gzip/);
   });
+
+  it.each([[[]], [[null]], [['flushAt: 10']]])('refuses construction with arguments %j with a TypeError that says what it takes', (args) => {
+    expect(() => Reflect.construct(RudderStackIntegration, args)).toThrow(
+      new TypeError(`flagsmith-rudderstack: invalid options: options must be an object with at least config (got ${describeArg(args[0])})`),
+    );
+  });
+
+  it('refuses an unknown option, suggesting the closest known name', () => {
+    const misspelt = { config: {}, flushAT: 10, maxRetrys: 2, colour: 'blue' } as RudderStackIntegrationOptions;
+    expect(() => new RudderStackIntegration(misspelt)).toThrow(
+      new TypeError(
+        'flagsmith-rudderstack: invalid options: unknown option flushAT (did you mean flushAt?); ' +
+          'unknown option maxRetrys (did you mean maxRetries?); unknown option colour',
+      ),
+    );
+  });
+
+  it('refuses a logger without every level, and console.log passed for console', () => {
+    const noWarn = { debug() {}, info() {}, error() {} } as unknown as Logger;
+    expect(() => new RudderStackIntegration({ config: {}, logger: noWarn })).toThrow(
+      /^flagsmith-rudderstack: invalid options: logger must be an object with debug, info, warn and error methods, such as console or a pino logger \(warn is missing\)$/,
+    );
+    expect(() => new RudderStackIntegration({ config: {}, logger: console.log as unknown as Logger })).toThrow(
+      /logger must be an object with debug, info, warn and error methods, such as console or a pino logger \(got a function: pass console, not console.log\)/,
+    );
+  });
+
+  it('refuses a fetch that is not a function', () => {
+    expect(() => new RudderStackIntegration({ config: {}, fetch: { fetch } as unknown as FetchLike })).toThrow(
+      /^flagsmith-rudderstack: invalid options: fetch must be a function \(url, init\) => Promise<Response> such as globalThis.fetch \(got an object\)$/,
+    );
+  });
+
+  it('names every problem at once, in one TypeError', () => {
+    const options = { config: {}, flushAT: 1, logger: console.log, fetch: 'fetch', maxRetries: -1 } as unknown as RudderStackIntegrationOptions;
+    let thrown: unknown;
+    try {
+      new RudderStackIntegration(options);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(TypeError);
+    const problems = (thrown as Error).message.replace('flagsmith-rudderstack: invalid options: ', '').split('; ');
+    expect(problems).toEqual([
+      expect.stringMatching(/^unknown option flushAT/),
+      expect.stringMatching(/^maxRetries must be/),
+      expect.stringMatching(/^logger must be/),
+      expect.stringMatching(/^fetch must be/),
+    ]);
+  });
 });
+
+function describeArg(value: unknown): string {
+  return value === undefined ? 'undefined' : value === null ? 'null' : `a ${typeof value}`;
+}

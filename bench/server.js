@@ -61,7 +61,7 @@ function sameTraits(a, b) {
     count++;
   }
   let expected = 0;
-  for (const key in a) expected++;
+  for (const _key in a) expected++;
   return count === expected;
 }
 

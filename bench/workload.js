@@ -69,6 +69,7 @@ function slotOf(seed, identity, slot) {
     case KIND_BOOLEAN:
       value = (v & 1) === 1;
       break;
+    case KIND_NULL:
     default:
       value = null;
   }
@@ -115,7 +116,7 @@ function expectedTrait(seed, identity, slot) {
 function traitsProblem(seed, identity, traits) {
   if (typeof traits !== 'object' || traits === null) return 'traits missing';
   let count = 0;
-  for (const key in traits) count++;
+  for (const _key in traits) count++;
   if (count !== FLAGS_PER_IDENTITY) return `expected ${FLAGS_PER_IDENTITY} traits, got ${count}`;
   for (let slot = 0; slot < FLAGS_PER_IDENTITY; slot++) {
     const name = FEATURE_NAMES[slot];

@@ -1,4 +1,8 @@
-/** The public surface of flagsmith-rudderstack. */
+/**
+ * The public surface of flagsmith-rudderstack: the integration, settings sources and validation,
+ * the mapping of flags to an identify, and the shared change store.
+ * @module flagsmith-rudderstack
+ */
 export { RudderStackIntegration } from './integration';
 export { StaticConfigSource } from './settings/config-source';
 export { validateSettings, SettingsError } from './settings/validate';

@@ -3,11 +3,10 @@ import { Accounts } from './delivery/accounts';
 import { Delivery, type AcceptedIdentify } from './delivery/delivery';
 import { HttpSender } from './delivery/http-sender';
 import { flushBeforeExit, stopFlushingBeforeExit } from './exit-flush';
-import { consoleLogger, guardLogger, RateLimitedLog } from './log';
+import { RateLimitedLog } from './log';
 import { InvalidInputError, type InvalidInputReason } from './mapping/errors';
 import { capturedTraits, captureIdentify } from './mapping/identify';
 import { resolveOptions, type ResolvedOptions } from './options';
-import { toConfigSource } from './settings/config-source';
 import { SettingsCache, type SettingsEntry } from './settings/settings-cache';
 import { monotonicMs, withTimeout } from './timers';
 import type { ChangeVerdict, IdentityFetchContext, IntegrationStats, Logger, RudderStackIntegrationOptions, ValidatedSettings } from './types';
@@ -17,7 +16,7 @@ import type { ChangeVerdict, IdentityFetchContext, IntegrationStats, Logger, Rud
  * environment's settings and hands it to delivery. The host's request never waits on it, never
  * fails because of it and never sees its errors.
  */
-export class RudderStackIntegration {
+export class RudderStackIntegration implements AsyncDisposable {
   private readonly options: ResolvedOptions;
   private readonly logger: Logger;
   private readonly log: RateLimitedLog;
@@ -31,13 +30,13 @@ export class RudderStackIntegration {
 
   constructor(options: RudderStackIntegrationOptions) {
     this.options = resolveOptions(options);
-    this.logger = guardLogger(this.options.logger ?? consoleLogger);
+    this.logger = this.options.logger;
     this.log = new RateLimitedLog(this.logger, this.options.logIntervalMs);
     const changes = this.options.sendOnlyOnChange && changeDetectionFor(this.options.sendOnlyOnChange, this.log, this.options.changeStoreTimeoutMs);
     this.changes = changes;
     this.accounts = new Accounts(changes && ((claim, delivered) => changes.settled(claim, delivered)));
     this.settings = new SettingsCache({
-      source: toConfigSource(this.options.config),
+      source: this.options.config,
       ttlMs: this.options.configTtlMs,
       allowPrivateNetworks: this.options.allowPrivateNetworks,
       logger: this.logger,
@@ -86,12 +85,18 @@ export class RudderStackIntegration {
     return this.closing;
   }
 
+  /** `await using integration = new RudderStackIntegration(...)` closes it (with close()'s default timeout) when the scope ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** Drops cached settings (and any cool-down they caused) for one environment, or all. */
   invalidate(environmentKey?: string): void {
     this.settings.invalidate(environmentKey);
     this.delivery.resume(environmentKey);
   }
 
+  /** A snapshot of the counters: what was received, sent, retried and dropped (by reason), and what is held now. */
   stats(): IntegrationStats {
     return this.accounts.snapshot();
   }

@@ -1,6 +1,8 @@
 import type { DeliveryOptions } from './delivery/delivery';
 import type { ResolvedChangeOptions } from './change-detection/change-detector';
-import type { RudderStackIntegrationOptions, SendOnlyOnChangeOptions, ValueMode } from './types';
+import { consoleLogger, guardLogger } from './log';
+import { toConfigSource } from './settings/config-source';
+import type { ConfigSource, FetchLike, Logger, RudderStackIntegrationOptions, SendOnlyOnChangeOptions, ValueMode } from './types';
 
 const DEFAULTS = {
   flushAt: 100,
@@ -62,12 +64,42 @@ const MINIMUM: Record<NumericOption, number> = {
   configTtlMs: 0,
 };
 
-export type ResolvedOptions = DeliveryOptions & {
-  [K in keyof typeof INTERNAL]: number;
-} & {
-  config: RudderStackIntegrationOptions['config'];
-  fetch?: RudderStackIntegrationOptions['fetch'];
-  logger?: RudderStackIntegrationOptions['logger'];
+/** Every option name, so that a misspelt one is refused; the compiler keeps it in step with the type. */
+const KNOWN_OPTIONS: Record<keyof RudderStackIntegrationOptions, true> = {
+  config: true,
+  flushAt: true,
+  flushIntervalMs: true,
+  maxBatchBytes: true,
+  maxEventBytes: true,
+  maxQueueSize: true,
+  maxRetries: true,
+  requestTimeoutMs: true,
+  gzip: true,
+  configTtlMs: true,
+  valueMode: true,
+  allowPrivateNetworks: true,
+  fetch: true,
+  logger: true,
+  onBatchResult: true,
+  maxRetryDurationMs: true,
+  retryBaseDelayMs: true,
+  retryMaxDelayMs: true,
+  maxRetryAfterMs: true,
+  maxConcurrentRequests: true,
+  pauseMs: true,
+  maxPauseMs: true,
+  sendOnlyOnChange: true,
+};
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const satisfies ReadonlyArray<keyof Logger>;
+
+/** Options checked and filled in: what the integration and its parts read, never the caller's object. */
+export type ResolvedOptions = DeliveryOptions & { [K in keyof typeof INTERNAL]: number } & {
+  config: ConfigSource;
+  /** The host's logger (or the console default), guarded so that one that throws breaks nothing. */
+  logger: Logger;
+  /** Absent: the default transport. */
+  fetch?: FetchLike;
   requestTimeoutMs: number;
   configTtlMs: number;
   gzip: boolean;
@@ -79,8 +111,11 @@ export type ResolvedOptions = DeliveryOptions & {
 
 /** Fills in defaults; throws a TypeError naming every option that is wrong and what it takes. */
 export function resolveOptions(options: RudderStackIntegrationOptions): ResolvedOptions {
-  const problems: string[] = [];
-  const resolved = { ...DEFAULTS, ...INTERNAL, config: options.config, fetch: options.fetch, logger: options.logger } as ResolvedOptions;
+  if (typeof options !== 'object' || options === null) {
+    throw invalidOptions([`options must be an object with at least config (got ${describeValue(options)})`]);
+  }
+  const problems = unknownOptions(options);
+  const resolved = { ...DEFAULTS, ...INTERNAL } as ResolvedOptions;
   for (const name of Object.keys(MINIMUM) as NumericOption[]) {
     const value = options[name];
     if (value === undefined) continue;
@@ -110,12 +145,80 @@ export function resolveOptions(options: RudderStackIntegrationOptions): Resolved
     if (typeof options.onBatchResult === 'function') resolved.onBatchResult = options.onBatchResult;
     else problems.push('onBatchResult must be a function');
   }
+  const loggerProblem = options.logger === undefined ? undefined : loggerShapeProblem(options.logger);
+  if (loggerProblem) problems.push(loggerProblem);
+  resolved.logger = guardLogger(options.logger === undefined || loggerProblem ? consoleLogger : options.logger);
+  if (options.fetch !== undefined) {
+    if (typeof options.fetch === 'function') resolved.fetch = options.fetch;
+    else problems.push(`fetch must be a function (url, init) => Promise<Response> such as globalThis.fetch (got ${describeValue(options.fetch)})`);
+  }
   if (options.config === null || typeof options.config !== 'object') {
     problems.push('config must be a ConfigSource (an object with get(environmentKey)) or an object of settings by environment key');
+  } else {
+    resolved.config = toConfigSource(options.config);
   }
   if (options.sendOnlyOnChange !== undefined) resolved.sendOnlyOnChange = resolveSendOnlyOnChange(options.sendOnlyOnChange, problems);
-  if (problems.length > 0) throw new TypeError(`flagsmith-rudderstack: invalid options: ${problems.join('; ')}`);
+  if (problems.length > 0) throw invalidOptions(problems);
   return resolved;
+}
+
+function invalidOptions(problems: string[]): TypeError {
+  return new TypeError(`flagsmith-rudderstack: invalid options: ${problems.join('; ')}`);
+}
+
+/** One problem per name the options type does not have, with the closest known name when one is near. */
+function unknownOptions(options: object): string[] {
+  const known = Object.keys(KNOWN_OPTIONS);
+  return Object.keys(options)
+    .filter((name) => !Object.hasOwn(KNOWN_OPTIONS, name))
+    .map((name) => {
+      const near = closestName(name, known);
+      return near ? `unknown option ${name} (did you mean ${near}?)` : `unknown option ${name}`;
+    });
+}
+
+/** A logger is called as logger.warn(...) and so on: each level must be a method (pino's live on its prototype). */
+function loggerShapeProblem(logger: unknown): string | undefined {
+  const shape = 'logger must be an object with debug, info, warn and error methods, such as console or a pino logger';
+  if (typeof logger === 'function') return `${shape} (got a function: pass console, not console.log)`;
+  if (typeof logger !== 'object' || logger === null) return `${shape} (got ${describeValue(logger)})`;
+  const missing = LOG_LEVELS.filter((level) => typeof (logger as Partial<Record<string, unknown>>)[level] !== 'function');
+  if (missing.length === 0) return undefined;
+  return `${shape} (${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing)`;
+}
+
+/**
+ * The known name nearest to a misspelt one, ignoring case, if it is within a third of the name's
+ * length in edits. Hand-written: a dependency for an error message is not worth the host's install.
+ */
+function closestName(name: string, known: string[]): string | undefined {
+  const wanted = name.toLowerCase();
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(wanted, candidate.toLowerCase());
+    if (!best || distance < best.distance) best = { name: candidate, distance };
+  }
+  return best && best.distance <= Math.max(1, Math.floor(name.length / 3)) ? best.name : undefined;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions, one row at a time. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/** How a wrong value is named in a message: its kind, never its content (it may hold a secret). */
+function describeValue(value: unknown): string {
+  if (value === undefined || value === null) return String(value);
+  const kind = typeof value;
+  return `${kind === 'object' ? 'an' : 'a'} ${kind}`;
 }
 
 /** Checks `sendOnlyOnChange`; adds what is wrong to `problems`. */

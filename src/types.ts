@@ -10,11 +10,13 @@ export interface RudderStackSettings {
 
 /** Settings after validation: what delivery uses. */
 export interface ValidatedSettings {
+  /** The write key (`api_key`), as given. */
   writeKey: string;
   /** No trailing slash, no pasted `/v1/batch` or `/v1/identify`. */
   dataPlaneUrl: string;
 }
 
+/** Options of `validateSettings`. */
 export interface ValidateSettingsOptions {
   /** Admit localhost and internal address literals (a self-hosted data plane in the same network). */
   allowPrivateNetworks?: boolean;
@@ -28,32 +30,58 @@ export interface ConfigSource {
 
 /** One item of the `flags` array of GET/POST /api/v1/identities/. */
 export interface ApiFlag {
-  feature: { name: string };
+  /** The flag's feature. */
+  feature: {
+    /** The feature's name: the trait's key. */
+    name: string;
+  };
+  /** Whether the flag is on for this identity. */
   enabled: boolean;
+  /** The flag's value for this identity (null when it has none). */
   feature_state_value: unknown;
 }
 
 /** A flagsmith-nodejs `Flag`. */
 export interface SdkFlag {
+  /** The feature's name: the trait's key. */
   featureName: string;
+  /** Whether the flag is on for this identity. */
   enabled: boolean;
+  /** The flag's value for this identity. */
   value: unknown;
 }
 
 /** A flagsmith-nodejs `Flags` object. */
 export interface SdkFlags {
+  /** Every flag of the identity. */
   allFlags(): SdkFlag[];
 }
 
+/** An identity's flags in any shape the hook takes: the API's `flags` array, or flagsmith-nodejs `Flag`s or `Flags`. */
 export type FlagsInput = ApiFlag[] | SdkFlag[] | SdkFlags;
 
+/** An identity's traits: the API's `traits` array, or an object of values by trait key. */
 export type IdentityTraitsInput =
-  | Array<{ trait_key: string; trait_value: unknown }>
+  | Array<{
+      /** The trait's key. */
+      trait_key: string;
+      /** The trait's value. */
+      trait_value: unknown;
+    }>
   | Record<string, unknown>;
 
+/** What `postIdentityFetch` is given: the environment, the identity and the flags computed for it. */
 export interface IdentityFetchContext {
+  /** The environment's client-side key (the request's X-Environment-Key): selects the settings. */
   environmentKey: string;
-  identity: { identifier: string; traits?: IdentityTraitsInput };
+  /** The identity whose flags were fetched. */
+  identity: {
+    /** The identity's identifier: the identify's `userId`. */
+    identifier: string;
+    /** Accepted and not sent, as in Flagsmith. */
+    traits?: IdentityTraitsInput;
+  };
+  /** The flags computed for the identity. */
   flags: FlagsInput;
 }
 
@@ -65,26 +93,44 @@ export interface IdentityFetchContext {
  */
 export type ValueMode = 'documented' | 'flagsmith-python';
 
+/** How flags become traits, for `toTraits` and `buildIdentifyMessage`. */
 export interface MappingOptions {
+  /** The value rule (default `'documented'`). */
   valueMode?: ValueMode;
 }
 
+/** An identify's traits: one per flag, by feature name. */
 export type Traits = Record<string, unknown>;
 
 /** A RudderStack identify event, as built by the hook (`sentAt` is added at send time). */
 export interface IdentifyMessage {
+  /** Always `'identify'`. */
   type: 'identify';
+  /** The identity's identifier. */
   userId: string;
+  /** The flags as traits. */
   traits: Traits;
+  /** RudderStack's context of the event. */
   context: {
+    /** The same traits again: RudderStack documents both places, and its Node SDK writes both. */
     traits: Traits;
-    library: { name: string; version: string };
+    /** This package, as the event's sender. */
+    library: {
+      /** `'flagsmith-rudderstack'`. */
+      name: string;
+      /** This package's version. */
+      version: string;
+    };
   };
+  /** Always `'server'`. */
   channel: 'server';
+  /** Unique per event; a retried event keeps it, so the data plane can drop duplicates. */
   messageId: string;
+  /** When the hook ran, as an ISO 8601 string. */
   originalTimestamp: string;
 }
 
+/** Options of `buildIdentifyMessage`. */
 export interface BuildIdentifyOptions extends MappingOptions {
   /** When the hook ran; defaults to now. */
   timestamp?: Date;
@@ -92,17 +138,30 @@ export interface BuildIdentifyOptions extends MappingOptions {
   messageId?: string;
 }
 
+/**
+ * Where the integration says what it did and what went wrong: `console`, or a pino or winston
+ * logger. Each method must exist; one that throws is ignored. Messages never hold a write key.
+ */
 export interface Logger {
+  /** Detail, for debugging. */
   debug(...args: unknown[]): void;
+  /** Notices that need no action. */
   info(...args: unknown[]): void;
+  /** Events dropped or delayed, settings that cannot be used: worth a look. */
   warn(...args: unknown[]): void;
+  /** Unexpected failures, and a host callback (`onBatchResult`) that threw. */
   error(...args: unknown[]): void;
 }
 
 /** The part of a fetch Response that delivery reads. */
 export interface FetchResponseLike {
+  /** The HTTP status. */
   status: number;
-  headers: { get(name: string): string | null };
+  /** The response headers; `Retry-After` is read. */
+  headers: {
+    /** The header's value, or null when absent. */
+    get(name: string): string | null;
+  };
   /**
    * Never read: only the status and `Retry-After` count. Dropped once they are known: cancelled
    * when it is a web stream (fetch, undici), destroyed when it is a Node stream (node-fetch).
@@ -110,14 +169,21 @@ export interface FetchResponseLike {
   body?: { cancel?(reason?: unknown): Promise<void> | void; destroy?(error?: Error): unknown } | null;
 }
 
+/** What a host's `fetch` is called with: a subset of fetch's `RequestInit`. */
 export interface FetchRequestInit {
+  /** Always `'POST'`. */
   method: 'POST';
+  /** Content-Type, Authorization (the write key: keep it out of logs), Content-Encoding when gzipped. */
   headers: Record<string, string>;
+  /** The batch, gzipped or JSON text. */
   body: Buffer | string;
+  /** Aborted when the attempt's `requestTimeoutMs` runs out. */
   signal: AbortSignal;
+  /** Always `'manual'`: a redirect is an answer, never followed (it could lead to an internal address). */
   redirect: 'manual';
 }
 
+/** A `fetch` the host provides in place of the default transport (see the `fetch` option). */
 export type FetchLike = (url: string, init: FetchRequestInit) => Promise<FetchResponseLike>;
 
 /** What became of the events of one request: given to `onBatchResult` once they are delivered or dropped. */
@@ -126,6 +192,7 @@ export interface BatchResult {
   environmentKeys: string[];
   /** The data plane URL as messages show it (never with a write key in it). */
   dataPlaneUrl: string;
+  /** Events in the request. */
   events: number;
   /** `'delivered'`, or the reason the events were dropped. */
   result: 'delivered' | DropReason;
@@ -139,7 +206,9 @@ export interface BatchResult {
   timedOut?: boolean;
 }
 
+/** Options of `new RudderStackIntegration(options)`; only `config` is required. */
 export interface RudderStackIntegrationOptions {
+  /** Each environment's settings: a `ConfigSource`, or a table of settings by environment key. */
   config: ConfigSource | Record<string, RudderStackSettings>;
   /** Events per batch before sending (default 100). */
   flushAt?: number;
@@ -159,11 +228,13 @@ export interface RudderStackIntegrationOptions {
   gzip?: boolean;
   /** How long an environment's settings are cached (default 60 000). */
   configTtlMs?: number;
+  /** The value rule (default `'documented'`). */
   valueMode?: ValueMode;
   /** Admit data planes on internal addresses (default false). */
   allowPrivateNetworks?: boolean;
   /** Replaces the default transport (Node's http/https client over keep-alive agents); the network guard is then the host's to provide. */
   fetch?: FetchLike;
+  /** Where warnings and errors go (default: the console, warnings and errors only). */
   logger?: Logger;
   /**
    * Told what became of each request's events, once they are delivered or dropped: for hosts and
@@ -192,6 +263,7 @@ export interface RudderStackIntegrationOptions {
   sendOnlyOnChange?: SendOnlyOnChangeOptions;
 }
 
+/** The `sendOnlyOnChange` option: `{ ttlMs, maxEntries }` in process, or `{ ttlMs, store }` shared. */
 export interface SendOnlyOnChangeOptions {
   /**
    * How long a delivered state is remembered, from its delivery: after it, the same traits are
@@ -240,6 +312,7 @@ export interface SharedChangeStore {
   release(claim: ChangeClaim): Promise<void>;
 }
 
+/** Why events were dropped: the keys of `stats().dropped` and a `BatchResult`'s `result`. */
 export type DropReason =
   | 'queue_full'
   | 'invalid_settings'
@@ -252,6 +325,7 @@ export type DropReason =
   | 'closed'
   | 'close_timeout';
 
+/** What `stats()` returns: counters since construction, and what is held now. */
 export interface IntegrationStats {
   /** Hook calls. */
   received: number;

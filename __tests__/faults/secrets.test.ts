@@ -3,7 +3,9 @@
  * Every file of this suite checks its logs, stats and console after each test (see support.ts);
  * this file drives every path that logs or throws, with the key where a self-hoster might put it.
  */
+import { inspect } from 'node:util';
 import { RudderStackIntegration } from '../../src/integration';
+import { StaticConfigSource } from '../../src/settings/config-source';
 import { SettingsError, validateSettings } from '../../src/settings/validate';
 import type { BatchResult, FetchLike } from '../../src/types';
 import { identityContext, onCleanup } from '../helpers/harness';
@@ -213,6 +215,17 @@ it('keeps the key out of the errors thrown for wrong options', () => {
   watchValue('options TypeError', thrown);
   expect(String((thrown as Error).message)).toMatch(/flushAt/);
   expectNoSecret(`${(thrown as Error).message}\n${(thrown as Error).stack ?? ''}`);
+});
+
+it('keeps the key out of the integration and its config source as console.log or util.inspect shows them', async () => {
+  const dataPlane = await faultDataPlane();
+  const config = new StaticConfigSource({ 'env-a': settingsFor(dataPlane) });
+  const { integration } = faultIntegration({ config });
+  integration.postIdentityFetch(identityContext('env-a', 'u1'));
+  await integration.flush(); // the settings are cached and the destination made: both hold the key
+  expect(integration.stats().delivered).toBe(1);
+  expectNoSecret(inspect(integration, { depth: Infinity, showHidden: true }));
+  expectNoSecret(inspect(config, { depth: Infinity, showHidden: true }));
 });
 
 it('sends the key only in the Authorization header of requests to the data plane', async () => {

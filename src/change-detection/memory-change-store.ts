@@ -18,10 +18,10 @@ export interface MemoryChangeStoreOptions {
  * sent again.
  */
 export class MemoryChangeStore {
-  private readonly slots: LRUCache<string, string | ChangeClaim>;
+  readonly #slots: LRUCache<string, string | ChangeClaim>;
 
   constructor(options: MemoryChangeStoreOptions) {
-    this.slots = new LRUCache({
+    this.#slots = new LRUCache({
       max: options.maxEntries,
       ttl: options.ttlMs,
       // Exact expiry: the default caches the clock for 1 ms behind a timer; reading it is cheaper.
@@ -32,24 +32,24 @@ export class MemoryChangeStore {
 
   /** 'unchanged' when this hash was delivered within ttlMs or is being sent now; otherwise claims the slot. */
   claim(claim: ChangeClaim): ChangeVerdict {
-    const slot = this.slots.get(claim.key);
+    const slot = this.#slots.get(claim.key);
     if (slot === claim.hash || (typeof slot === 'object' && slot.hash === claim.hash)) return 'unchanged';
-    this.slots.set(claim.key, claim);
+    this.#slots.set(claim.key, claim);
     return 'changed';
   }
 
   /** Delivered: remember the hash for ttlMs from now, unless a newer claim took the slot meanwhile. */
   confirm(claim: ChangeClaim): void {
-    const slot = this.slots.peek(claim.key);
-    if (slot === claim || slot === undefined) this.slots.set(claim.key, claim.hash);
+    const slot = this.#slots.peek(claim.key);
+    if (slot === claim || slot === undefined) this.#slots.set(claim.key, claim.hash);
   }
 
   /** Not delivered: forget the claim, so that the next call sends. */
   release(claim: ChangeClaim): void {
-    if (this.slots.peek(claim.key) === claim) this.slots.delete(claim.key);
+    if (this.#slots.peek(claim.key) === claim) this.#slots.delete(claim.key);
   }
 
   get size(): number {
-    return this.slots.size;
+    return this.#slots.size;
   }
 }

@@ -2,6 +2,7 @@ import type { ChangeClaim, ChangeVerdict, SharedChangeStore } from '../types';
 
 /** An ioredis client (`Redis` or `Cluster`): `eval(script, numKeys, ...keysAndArgs)`. */
 export interface IoRedisClientLike {
+  /** Runs a Lua script. */
   eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
   /** Only read to tell ioredis from node-redis. */
   defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
@@ -9,11 +10,14 @@ export interface IoRedisClientLike {
 
 /** A node-redis v4+ client: `eval(script, { keys, arguments })`. */
 export interface NodeRedisClientLike {
+  /** Runs a Lua script. */
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
+/** A Redis client `RedisChangeStore` can use: ioredis or node-redis. */
 export type RedisClientLike = IoRedisClientLike | NodeRedisClientLike;
 
+/** Options of `new RedisChangeStore(client, options)`. */
 export interface RedisChangeStoreOptions {
   /** Prepended to every key (default "flagsmith-rudderstack:sent:"). */
   prefix?: string;
@@ -69,9 +73,9 @@ const DEFAULT_CLAIM_TTL_MS = 30_000;
  * next call, on any replica, sends again.
  */
 export class RedisChangeStore implements SharedChangeStore {
-  private readonly evaluate: (script: string, key: string, args: string[]) => Promise<unknown>;
-  private readonly prefix: string;
-  private readonly claimTtlMs: string;
+  readonly #evaluate: (script: string, key: string, args: string[]) => Promise<unknown>;
+  readonly #prefix: string;
+  readonly #claimTtlMs: string;
 
   constructor(client: RedisClientLike, options: RedisChangeStoreOptions = {}) {
     if (typeof client !== 'object' || client === null || typeof client.eval !== 'function') {
@@ -84,25 +88,25 @@ export class RedisChangeStore implements SharedChangeStore {
     if (options.prefix !== undefined && typeof options.prefix !== 'string') {
       throw new TypeError('RedisChangeStore: prefix must be a string');
     }
-    this.prefix = options.prefix ?? DEFAULT_PREFIX;
-    this.claimTtlMs = String(claimTtlMs);
-    this.evaluate = isIoRedis(client)
+    this.#prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.#claimTtlMs = String(claimTtlMs);
+    this.#evaluate = isIoRedis(client)
       ? (script, key, args) => client.eval(script, 1, key, ...args)
       : (script, key, args) => client.eval(script, { keys: [key], arguments: args });
   }
 
   async claim(claim: ChangeClaim): Promise<ChangeVerdict> {
-    const reply = await this.evaluate(CLAIM_SCRIPT, this.prefix + claim.key, [claim.hash, claim.token, this.claimTtlMs]);
+    const reply = await this.#evaluate(CLAIM_SCRIPT, this.#prefix + claim.key, [claim.hash, claim.token, this.#claimTtlMs]);
     // Anything but the script's 0 sends: a wrong skip loses an identify, a wrong send costs one.
     return reply === 0 ? 'unchanged' : 'changed';
   }
 
   async confirm(claim: ChangeClaim, ttlMs: number): Promise<void> {
-    await this.evaluate(CONFIRM_SCRIPT, this.prefix + claim.key, [claim.hash, claim.token, String(ttlMs)]);
+    await this.#evaluate(CONFIRM_SCRIPT, this.#prefix + claim.key, [claim.hash, claim.token, String(ttlMs)]);
   }
 
   async release(claim: ChangeClaim): Promise<void> {
-    await this.evaluate(RELEASE_SCRIPT, this.prefix + claim.key, [claim.hash, claim.token]);
+    await this.#evaluate(RELEASE_SCRIPT, this.#prefix + claim.key, [claim.hash, claim.token]);
   }
 }
 

@@ -27,41 +27,44 @@ const IDENTITY_OVERRIDES_SEGMENT = 'identity_overrides';
  * ids and feature types from the document the flags were evaluated from.
  */
 export class FlagRenderer {
-  private readonly features = new Map<number, { type: FeatureType; stateId: number | null }>();
-  private readonly segments = new Map<string, { id: number; stateIds: Map<number, number | null> }>();
-  private readonly overrides = new Map<string, { identityId: number | null; stateIds: Map<number, number | null> }>();
+  readonly #features = new Map<number, { type: FeatureType; stateId: number | null }>();
+  readonly #segments = new Map<string, { id: number; stateIds: Map<number, number | null> }>();
+  readonly #overrides = new Map<string, { identityId: number | null; stateIds: Map<number, number | null> }>();
 
-  constructor(private readonly document: EnvironmentDocument) {
+  readonly #document: EnvironmentDocument;
+
+  constructor(document: EnvironmentDocument) {
+    this.#document = document;
     for (const state of document.feature_states) {
-      this.features.set(state.feature.id, { type: state.feature.type, stateId: state.django_id ?? null });
+      this.#features.set(state.feature.id, { type: state.feature.type, stateId: state.django_id ?? null });
     }
     for (const segment of document.project.segments ?? []) {
-      this.segments.set(segment.name, { id: segment.id, stateIds: stateIdsOf(segment.feature_states) });
+      this.#segments.set(segment.name, { id: segment.id, stateIds: stateIdsOf(segment.feature_states) });
     }
     for (const override of document.identity_overrides ?? []) {
-      this.overrides.set(override.identifier, { identityId: override.django_id ?? null, stateIds: stateIdsOf(override.identity_features) });
+      this.#overrides.set(override.identifier, { identityId: override.django_id ?? null, stateIds: stateIdsOf(override.identity_features) });
     }
   }
 
   render(flags: SdkFlag[], identifier?: string): ApiFlagItem[] {
     return flags.map((flag) => {
-      const feature = this.features.get(flag.featureId);
+      const feature = this.#features.get(flag.featureId);
       const item: ApiFlagItem = {
         id: feature?.stateId ?? null,
         feature: { id: flag.featureId, name: flag.featureName, type: feature?.type ?? 'STANDARD' },
         feature_state_value: flag.value ?? null,
-        environment: this.document.id,
+        environment: this.#document.id,
         identity: null,
         feature_segment: null,
         enabled: flag.enabled,
       };
       const segmentName = SEGMENT_REASON.exec(flag.reason ?? '')?.[1];
-      const override = identifier === undefined ? undefined : this.overrides.get(identifier);
+      const override = identifier === undefined ? undefined : this.#overrides.get(identifier);
       if (segmentName === IDENTITY_OVERRIDES_SEGMENT && override) {
         item.id = override.stateIds.get(flag.featureId) ?? null;
         item.identity = override.identityId;
       } else if (segmentName !== undefined) {
-        const segment = this.segments.get(segmentName);
+        const segment = this.#segments.get(segmentName);
         item.id = segment?.stateIds.get(flag.featureId) ?? null;
         // The document has no FeatureSegment ids; the segment's id stands in.
         item.feature_segment = segment?.id ?? null;

@@ -7,14 +7,17 @@ import type { IdentityFetchContext, SdkFlags } from '../types';
 
 /** What is used of a flagsmith-nodejs `Flagsmith`: its identity evaluation. */
 export interface IdentityFlagsClient {
+  /** Evaluates an identity's flags. */
   getIdentityFlags(identifier: string, traits?: Record<string, unknown>, ...rest: never[]): Promise<SdkFlags>;
 }
 
 /** A RudderStackIntegration, or anything with its hook. */
 export interface IdentityFetchHook {
+  /** Takes an identity's flags; synchronous, never throws. */
   postIdentityFetch(context: IdentityFetchContext): void;
 }
 
+/** Options of `withRudderStack`. */
 export interface WithRudderStackOptions {
   /**
    * The environment's client-side key (the environment document's `api_key`, the

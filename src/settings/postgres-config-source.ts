@@ -13,20 +13,32 @@ import { validateSettings } from './validate';
 
 /** What this source needs of a PostgreSQL client; `pg`'s Pool and Client and PGlite all have it. */
 export interface SqlClient {
-  query(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
+  /** Runs a parameterized statement. */
+  query(
+    text: string,
+    values: unknown[],
+  ): Promise<{
+    /** The rows it returned. */
+    rows: unknown[];
+  }>;
 }
 
+/** Options of `new PostgresConfigSource(client, options)`. */
 export interface PostgresConfigSourceOptions {
   /** `table` or `schema.table`, used exactly as given (quoted, so case-sensitive). Default `rudderstack_rudderstackconfiguration`. */
   configurationTable?: string;
   /** `table` or `schema.table`, used exactly as given (quoted, so case-sensitive). Default `environments_environment`. */
   environmentTable?: string;
   /** Told after every successful write, so the next hook call reads the new settings. */
-  integration?: { invalidate(environmentKey: string): void };
+  integration?: {
+    /** Drops what is cached for the environment. */
+    invalidate(environmentKey: string): void;
+  };
   /** Let `save` and `update` accept a data plane on an internal address (default false, as Flagsmith). */
   allowPrivateNetworks?: boolean;
 }
 
+/** Why a `PostgresConfigSource` read or write failed: a `PostgresConfigSourceError`'s `reason`. */
 export type PostgresConfigSourceErrorReason =
   /** No live environment has that client-side key. */
   | 'unknown_environment'
@@ -39,6 +51,7 @@ export type PostgresConfigSourceErrorReason =
 
 /** A failed read or write. Its message never holds a write key or a data plane URL. */
 export class PostgresConfigSourceError extends Error {
+  /** What failed, for code to act on. */
   readonly reason: PostgresConfigSourceErrorReason;
   /** The SQLSTATE of a 'query_failed' error, when the driver gave one. */
   readonly code: string | undefined;
@@ -53,7 +66,9 @@ export class PostgresConfigSourceError extends Error {
 
 /** What `save` did: inserted a new row, or switched a soft-deleted one back on (same id and uuid). */
 export interface SaveResult {
+  /** The row's id. */
   id: number;
+  /** True when a soft-deleted row was switched back on. */
   revived: boolean;
 }
 

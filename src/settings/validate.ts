@@ -11,6 +11,7 @@ import { createEcho, EXAMPLE_DATA_PLANE_URL } from './messages';
 
 const matchesSchema = new Ajv({ allErrors: true }).compile<RudderStackSettings>(settingsSchema);
 
+/** Thrown by `validateSettings`: every problem of the settings at once, none of them holding the write key. */
 export class SettingsError extends Error {
   /** One message per problem, each naming the field and what to type instead. */
   readonly errors: string[];

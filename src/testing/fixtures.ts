@@ -2,16 +2,27 @@
 import { Flags } from 'flagsmith-nodejs';
 import type { ApiFlagItem, FlagValue, IdentitiesResponse } from '../host/flagsmith-response';
 
-/** A bare value is an enabled flag with that value; `{ enabled: false }` is a disabled one. */
-export type FlagSpec = FlagValue | { enabled: boolean; value?: FlagValue };
+/** One flag for the fixture builders: a bare value is an enabled flag with that value; `{ enabled: false }` is a disabled one. */
+export type FlagSpec =
+  | FlagValue
+  | {
+      /** Whether the flag is on. */
+      enabled: boolean;
+      /** The flag's value (default null). */
+      value?: FlagValue;
+    };
 
+/** What `identitiesResponse` builds a response from. */
 export interface IdentitiesResponseSpec {
+  /** The identity's identifier. */
   identifier: string;
+  /** Flags by feature name (default none). */
   flags?: Record<string, FlagSpec>;
+  /** Trait values by trait key (default none). */
   traits?: Record<string, FlagValue>;
 }
 
-/** Ids are made up from the order of the flags; the environment is 1. */
+/** A GET/POST /api/v1/identities/ response body. Ids are made up from the order of the flags; the environment is 1. */
 export function identitiesResponse(spec: IdentitiesResponseSpec): IdentitiesResponse {
   return {
     identifier: spec.identifier,

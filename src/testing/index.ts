@@ -1,4 +1,7 @@
-// `flagsmith-rudderstack/testing`: tools for testing a host's integration without a real data plane.
+/**
+ * `flagsmith-rudderstack/testing`: tools for testing a host's integration without a real data plane.
+ * @module flagsmith-rudderstack/testing
+ */
 export { startLocalDataPlane } from './local-data-plane';
 export { createTestIntegration } from './test-integration';
 export { apiFlags, identitiesResponse, sdkFlags } from './fixtures';

@@ -12,18 +12,24 @@ import * as zlib from 'node:zlib';
 /** One event as it arrived: the parsed JSON object, nothing added. */
 export type ReceivedEvent = Record<string, unknown>;
 
+/** The two endpoints the data plane answers. */
 export type DataPlanePath = '/v1/batch' | '/v1/identify';
 
 /** One accepted request. */
 export interface ReceivedBatch {
+  /** The endpoint it was sent to. */
   path: DataPlanePath;
+  /** User of its Basic credentials. */
   writeKey: string;
+  /** Its events, in order. */
   events: ReceivedEvent[];
   /** `sentAt` of the request body (the envelope of /v1/batch, the event of /v1/identify); null when absent or not a string. */
   sentAt: string | null;
+  /** Whether the body came gzipped. */
   gzip: boolean;
   /** Size of the decompressed body. */
   bytes: number;
+  /** When its events were stored. */
   receivedAt: Date;
 }
 
@@ -36,9 +42,11 @@ export type RequestOutcome = 'answered' | 'reset' | 'hang' | 'dropped-after-body
 
 /** Every request, accepted or not. */
 export interface ReceivedRequest {
+  /** The HTTP method. */
   method: string;
   /** The request target without its query string. */
   path: string;
+  /** The request headers, as Node parsed them. */
   headers: IncomingHttpHeaders;
   /** User of the Basic credentials; null when the Authorization header is missing or malformed. */
   writeKey: string | null;
@@ -46,20 +54,36 @@ export interface ReceivedRequest {
   status: number | null;
   /** The decompressed body; empty when it was over the limit, not valid gzip, or cut off by the client. */
   body: Buffer;
+  /** Whether the body came gzipped. */
   gzip: boolean;
+  /** What became of it. */
   outcome: RequestOutcome;
 }
 
+/** One scripted answer for `fail()`: a status, or something worse. */
 export type FailureSpec =
-  /** Answer with this status (body defaults to the gateway's text for it), storing nothing. */
-  | { status: number; body?: string; headers?: Record<string, string> }
-  /** Read the body, then reset the connection (TCP RST) without answering. */
-  | { action: 'reset' }
-  /** Read the body and never answer (until `close()`). */
-  | { action: 'hang' }
-  /** Handle the request normally (storing its events when valid), then close the socket without answering. */
-  | { action: 'accept-then-drop' };
+  | {
+      /** Answer with this status, storing nothing. */
+      status: number;
+      /** The body (default: the gateway's text for the status). */
+      body?: string;
+      /** Headers to add, e.g. `Retry-After`. */
+      headers?: Record<string, string>;
+    }
+  | {
+      /** Read the body, then reset the connection (TCP RST) without answering. */
+      action: 'reset';
+    }
+  | {
+      /** Read the body and never answer (until `close()`). */
+      action: 'hang';
+    }
+  | {
+      /** Handle the request normally (storing its events when valid), then close the socket without answering. */
+      action: 'accept-then-drop';
+    };
 
+/** Options of `startLocalDataPlane`; all are optional. */
 export interface LocalDataPlaneOptions {
   /** Default 0: any free port. */
   port?: number;
@@ -86,6 +110,7 @@ export interface LocalDataPlaneOptions {
   randomFailures?: RandomFailures;
 }
 
+/** The `randomFailures` option: a share of requests answered with a status. */
 export interface RandomFailures {
   /** Share of requests that fail, from 0 to 1. */
   rate: number;
@@ -95,11 +120,13 @@ export interface RandomFailures {
   random?: () => number;
 }
 
+/** A running local data plane: what it received, a failure script, and `close()`. */
 export interface LocalDataPlane {
   /** `http://127.0.0.1:PORT` (the address actually bound). */
   readonly url: string;
   /** Every event of every accepted request, in the order the requests were accepted. */
   readonly events: ReceivedEvent[];
+  /** Every accepted request, in the order accepted. */
   readonly batches: ReceivedBatch[];
   /** Every request, in the order each was settled (answered, dropped, hung or abandoned). */
   readonly requests: ReceivedRequest[];
@@ -187,6 +214,10 @@ interface EventWaiter {
   timer: NodeJS.Timeout;
 }
 
+/**
+ * Starts a local data plane on a free loopback port (or the one given) and resolves once it
+ * listens. Close it with `close()`.
+ */
 export async function startLocalDataPlane(options: LocalDataPlaneOptions = {}): Promise<LocalDataPlane> {
   const settings = settingsFrom(options);
   const server = http.createServer();
@@ -199,17 +230,22 @@ class LocalDataPlaneServer implements LocalDataPlane {
   readonly events: ReceivedEvent[] = [];
   readonly batches: ReceivedBatch[] = [];
   readonly requests: ReceivedRequest[] = [];
-  private readonly script: FailureSpec[] = [];
-  private readonly waiters = new Set<EventWaiter>();
-  private closing: Promise<void> | null = null;
+  readonly #script: FailureSpec[] = [];
+  readonly #waiters = new Set<EventWaiter>();
+  #closing: Promise<void> | null = null;
+
+  readonly #server: http.Server;
+  readonly #settings: DataPlaneSettings;
 
   constructor(
-    private readonly server: http.Server,
-    private readonly settings: DataPlaneSettings,
+    server: http.Server,
+    settings: DataPlaneSettings,
   ) {
+    this.#server = server;
+    this.#settings = settings;
     this.url = urlOf(server.address() as AddressInfo);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      this.handle(req, res).catch((error: unknown) => {
+      this.#handle(req, res).catch((error: unknown) => {
         // Only a bug here can get this far: make it visible without failing the host's run.
         process.emitWarning(`local data plane: ${describeError(error)}`);
         res.destroy();
@@ -220,7 +256,7 @@ class LocalDataPlaneServer implements LocalDataPlane {
   fail(next: FailureSpec | FailureSpec[]): void {
     const specs = Array.isArray(next) ? next : [next];
     specs.forEach(checkFailureSpec);
-    this.script.push(...specs);
+    this.#script.push(...specs);
   }
 
   waitForEvents(n: number, timeoutMs: number = DEFAULT_WAIT_TIMEOUT_MS): Promise<ReceivedEvent[]> {
@@ -231,11 +267,11 @@ class LocalDataPlaneServer implements LocalDataPlane {
         resolve,
         reject,
         timer: setTimeout(() => {
-          this.waiters.delete(waiter);
-          reject(new Error(`waitForEvents(${n}): ${this.shortfall(n)} within ${timeoutMs} ms; ${summarize(this.requests)}`));
+          this.#waiters.delete(waiter);
+          reject(new Error(`waitForEvents(${n}): ${this.#shortfall(n)} within ${timeoutMs} ms; ${summarize(this.requests)}`));
         }, timeoutMs).unref(),
       };
-      this.waiters.add(waiter);
+      this.#waiters.add(waiter);
     });
   }
 
@@ -243,31 +279,31 @@ class LocalDataPlaneServer implements LocalDataPlane {
     this.events.length = 0;
     this.batches.length = 0;
     this.requests.length = 0;
-    this.script.length = 0;
+    this.#script.length = 0;
   }
 
   close(): Promise<void> {
-    this.closing ??= this.shutDown();
-    return this.closing;
+    this.#closing ??= this.#shutDown();
+    return this.#closing;
   }
 
-  private async shutDown(): Promise<void> {
-    for (const waiter of this.waiters) {
+  async #shutDown(): Promise<void> {
+    for (const waiter of this.#waiters) {
       clearTimeout(waiter.timer);
-      waiter.reject(new Error(`waitForEvents(${waiter.count}): the data plane was closed; ${this.shortfall(waiter.count)}`));
+      waiter.reject(new Error(`waitForEvents(${waiter.count}): the data plane was closed; ${this.#shortfall(waiter.count)}`));
     }
-    this.waiters.clear();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.#waiters.clear();
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     // server.close() alone would wait for hanging and keep-alive connections.
-    this.server.closeAllConnections();
+    this.#server.closeAllConnections();
     await closed;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Taken on arrival, so concurrent requests use the script in the order they came.
-    const failure = this.script.shift() ?? this.randomFailure();
+    const failure = this.#script.shift() ?? this.#randomFailure();
     const gzip = isGzipEncoded(req.headers);
-    const reading = await readBody(req, gzip, this.settings.maxRequestBytes);
+    const reading = await readBody(req, gzip, this.#settings.maxRequestBytes);
     const facts: RequestFacts = {
       method: req.method ?? '',
       path: (req.url ?? '').split('?')[0],
@@ -277,56 +313,56 @@ class LocalDataPlaneServer implements LocalDataPlane {
       gzip,
     };
     if (reading.kind === 'client-gone') {
-      this.record(facts, null, 'client-aborted');
+      this.#record(facts, null, 'client-aborted');
     } else if (failure) {
-      this.playFailure(failure, facts, reading, res);
+      this.#playFailure(failure, facts, reading, res);
     } else {
-      this.answerNormally(facts, reading, res);
+      this.#answerNormally(facts, reading, res);
     }
   }
 
-  private answerNormally(facts: RequestFacts, reading: ReadBody, res: ServerResponse): void {
-    const verdict = judge(facts, reading, this.settings.writeKeys, this.settings.rejectEvent);
+  #answerNormally(facts: RequestFacts, reading: ReadBody, res: ServerResponse): void {
+    const verdict = judge(facts, reading, this.#settings.writeKeys, this.#settings.rejectEvent);
     if (verdict.accepted) {
-      this.store(facts, verdict);
+      this.#store(facts, verdict);
       answer(res, 200, 'ok');
-      this.record(facts, 200, 'answered');
+      this.#record(facts, 200, 'answered');
     } else {
       answer(res, verdict.rejection.status, `${verdict.rejection.text}\n`);
-      this.record(facts, verdict.rejection.status, 'answered');
+      this.#record(facts, verdict.rejection.status, 'answered');
     }
   }
 
-  private playFailure(failure: FailureSpec, facts: RequestFacts, reading: ReadBody, res: ServerResponse): void {
+  #playFailure(failure: FailureSpec, facts: RequestFacts, reading: ReadBody, res: ServerResponse): void {
     if ('status' in failure) {
       answer(res, failure.status, failure.body ?? scriptedBody(failure.status), failure.headers);
-      this.record(facts, failure.status, 'answered');
+      this.#record(facts, failure.status, 'answered');
       return;
     }
     switch (failure.action) {
       case 'reset':
         res.socket?.resetAndDestroy();
-        this.record(facts, null, 'reset');
+        this.#record(facts, null, 'reset');
         return;
       case 'hang':
-        this.record(facts, null, 'hang');
+        this.#record(facts, null, 'hang');
         return;
       case 'accept-then-drop': {
-        const verdict = judge(facts, reading, this.settings.writeKeys, this.settings.rejectEvent);
-        if (verdict.accepted) this.store(facts, verdict);
+        const verdict = judge(facts, reading, this.#settings.writeKeys, this.#settings.rejectEvent);
+        if (verdict.accepted) this.#store(facts, verdict);
         res.socket?.destroy();
-        this.record(facts, null, 'dropped-after-body');
+        this.#record(facts, null, 'dropped-after-body');
         return;
       }
     }
   }
 
-  private randomFailure(): FailureSpec | undefined {
-    const random = this.settings.randomFailures;
+  #randomFailure(): FailureSpec | undefined {
+    const random = this.#settings.randomFailures;
     return random && random.random() < random.rate ? { status: random.status } : undefined;
   }
 
-  private store(facts: RequestFacts, verdict: Extract<Verdict, { accepted: true }>): void {
+  #store(facts: RequestFacts, verdict: Extract<Verdict, { accepted: true }>): void {
     const batch: ReceivedBatch = {
       path: facts.path as DataPlanePath,
       // judge() accepts only requests with a write key.
@@ -339,40 +375,40 @@ class LocalDataPlaneServer implements LocalDataPlane {
     };
     this.batches.push(batch);
     this.events.push(...verdict.events);
-    this.wakeWaiters();
-    this.notifyOnBatch(batch);
+    this.#wakeWaiters();
+    this.#notifyOnBatch(batch);
   }
 
-  private wakeWaiters(): void {
-    for (const waiter of this.waiters) {
+  #wakeWaiters(): void {
+    for (const waiter of this.#waiters) {
       if (this.events.length < waiter.count) continue;
       clearTimeout(waiter.timer);
-      this.waiters.delete(waiter);
+      this.#waiters.delete(waiter);
       waiter.resolve([...this.events]);
     }
   }
 
-  private notifyOnBatch(batch: ReceivedBatch): void {
-    if (!this.settings.onBatch) return;
+  #notifyOnBatch(batch: ReceivedBatch): void {
+    if (!this.#settings.onBatch) return;
     try {
-      this.settings.onBatch(batch);
+      this.#settings.onBatch(batch);
     } catch (error) {
       process.emitWarning(`local data plane: onBatch threw: ${describeError(error)}`);
     }
   }
 
-  private record(facts: RequestFacts, status: number | null, outcome: RequestOutcome): void {
+  #record(facts: RequestFacts, status: number | null, outcome: RequestOutcome): void {
     const request: ReceivedRequest = { ...facts, status, outcome };
     this.requests.push(request);
-    if (!this.settings.onRequest) return;
+    if (!this.#settings.onRequest) return;
     try {
-      this.settings.onRequest(request);
+      this.#settings.onRequest(request);
     } catch (error) {
       process.emitWarning(`local data plane: onRequest threw: ${describeError(error)}`);
     }
   }
 
-  private shortfall(n: number): string {
+  #shortfall(n: number): string {
     return `expected at least ${n} event(s), ${this.events.length} arrived`;
   }
 }

@@ -2,17 +2,23 @@ import { RudderStackIntegration } from '../integration';
 import type { RudderStackIntegrationOptions } from '../types';
 import { startLocalDataPlane, type LocalDataPlane, type LocalDataPlaneOptions, type ReceivedEvent } from './local-data-plane';
 
+/** Options of `createTestIntegration`: any integration option but `config`, and the test environment's. */
 export interface TestIntegrationOptions extends Partial<Omit<RudderStackIntegrationOptions, 'config'>> {
   /** The environment the integration is enabled for (default 'test-environment-key'). */
   environmentKey?: string;
   /** The write key the data plane accepts; other keys get 401 (default 'test-write-key'). */
   writeKey?: string;
+  /** Options of the local data plane (its write key is `writeKey`). */
   dataPlane?: Omit<LocalDataPlaneOptions, 'writeKeys'>;
 }
 
+/** What `createTestIntegration` resolves with. */
 export interface TestIntegration {
+  /** The integration, enabled for `environmentKey` and sending to `dataPlane`. */
   integration: RudderStackIntegration;
+  /** The local data plane it sends to. */
   dataPlane: LocalDataPlane;
+  /** The environment it is enabled for: use it as the hook's `environmentKey`. */
   environmentKey: string;
   /** Flushes, then resolves with every event received once at least `n` arrived (rejects after `timeoutMs`, default 10 000). */
   waitForEvents(n: number, timeoutMs?: number): Promise<ReceivedEvent[]>;
