@@ -143,6 +143,15 @@ describe('serializeIdentify', () => {
     expect(parsed(events[0]!).traits).toEqual({ small: true });
   });
 
+  it('sends the identify without traits, keeping its messageId, when its only traits are too large on their own', () => {
+    const capture = captured({ huge: 'x'.repeat(5_000), larger: 'y'.repeat(6_000) });
+    const { events, oversizedTraits } = serializeIdentify(capture, 4_096);
+    expect(oversizedTraits).toEqual(['huge', 'larger']);
+    expect(events).toHaveLength(1);
+    const event = parsed(events[0]!);
+    expect(event).toMatchObject({ userId: 'user-1', traits: {}, context: { traits: {} }, messageId: capture.messageId });
+  });
+
   it('gives no event, and blames no trait, when nothing fits (an identifier larger than the limit)', () => {
     const { events, oversizedTraits } = serializeIdentify(captured({ a: true }, 'u'.repeat(5_000)), 4_096);
     expect(events).toEqual([]);
