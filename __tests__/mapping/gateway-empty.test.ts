@@ -47,6 +47,24 @@ describe('isEmptyToGateway: what rudder-server strips before its empty check', (
     expect(reasonOf(c)).toBe('no_user_id');
   });
 
+  // rudder-server builds with Go 1.26, whose unicode tables are Unicode 15.0.0; Node's regular
+  // expressions know later characters, which the gateway takes for unassigned and strips.
+  it.each([
+    ['an emoji of Unicode 16 (U+1FAE9)', '\u{1fae9}'],
+    ['a CJK ideograph of Unicode 15.1 (U+2EBF0)', '\u{2ebf0}'],
+    ['a Latin letter of Unicode 16 (U+A7CB)', '\ua7cb'],
+    ['a Garay letter of Unicode 16 (U+10D50), with a zero-width space', '\u{10d50}\u200b'],
+    ['an ideographic description character of Unicode 15.1 (U+2FFC)', '\u2ffc'],
+  ])('%s alone is no id: Go 1.26 does not know it', (_label, identifier) => {
+    expect(isEmptyToGateway(identifier)).toBe(true);
+    expect(reasonOf(identifier)).toBe('no_user_id');
+  });
+
+  it('is an id when a character Go 1.26 knows is beside one it does not', () => {
+    expect(isEmptyToGateway('\u{1fae9}a')).toBe(false);
+    expect(isEmptyToGateway('\u{1f600}\u{1fae9}')).toBe(false);
+  });
+
   it('is no id for every blank character together, in any order and repeated, and for the empty string', () => {
     expect(isEmptyToGateway('')).toBe(true);
     expect(isEmptyToGateway(BLANK.join(''))).toBe(true);

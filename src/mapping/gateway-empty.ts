@@ -7,6 +7,7 @@
  * then `strings.TrimSpace` trims. An id with nothing left counts as missing. The gateway stores the
  * event with the id as it was sent; the cleaning only decides whether there is one.
  */
+import { UNKNOWN_TO_GO } from './unicode-after-go';
 
 /**
  * rudder-go-kit's list (sanitize.invisibleRunes), in its order: characters that show as nothing,
@@ -23,10 +24,11 @@ const INVISIBLE = [
 /**
  * One character that survives the gateway's cleaning and trimming. `unicode.IsPrint` accepts the
  * letters, marks, numbers, punctuation and symbols (L, M, N, P, S) and the ASCII space, which the
- * trim then removes wherever nothing else is left. A lone surrogate counts as printable: it cannot
- * travel as UTF-8, so the gateway's JSON decoder reads it as U+FFFD, a symbol.
+ * trim then removes wherever nothing else is left; it knows them by Go's tables, older than
+ * Node's, so characters only Node knows are not among them. A lone surrogate counts as printable:
+ * it cannot travel as UTF-8, so the gateway's JSON decoder reads it as U+FFFD, a symbol.
  */
-const VISIBLE = new RegExp(`(?![${INVISIBLE}])[\\p{L}\\p{M}\\p{N}\\p{P}\\p{S}\\p{Cs}]`, 'u');
+const VISIBLE = new RegExp(`(?![${INVISIBLE}${UNKNOWN_TO_GO}])[\\p{L}\\p{M}\\p{N}\\p{P}\\p{S}\\p{Cs}]`, 'u');
 
 /** True when the gateway would find no id in `id`, and so refuse the whole request holding it. */
 export function isEmptyToGateway(id: string): boolean {
