@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { batchBody, batchBytesOf, EMPTY_BATCH_BYTES, serializeIdentify, type SerializedEvent } from '../../src/delivery/wire';
+import { isEmptyToGateway } from '../../src/mapping/gateway-empty';
 import { captureIdentify, identifyMessage, type IdentifyCapture } from '../../src/mapping/identify';
 import type { IdentifyMessage, IdentityFetchContext, Traits } from '../../src/types';
 
@@ -92,7 +93,7 @@ describe('serialization', () => {
     });
     fc.assert(
       fc.property(
-        fc.string({ unit: 'binary', minLength: 1 }).filter((id) => id.trim() !== ''),
+        fc.string({ unit: 'binary', minLength: 1 }).filter((id) => !isEmptyToGateway(id)),
         fc.array(flag, { maxLength: 40 }),
         fc.constantFrom('documented' as const, 'flagsmith-python' as const),
         (identifier, flags, valueMode) => {
@@ -141,6 +142,15 @@ describe('serializeIdentify', () => {
     expect(oversizedTraits).toEqual(['huge']);
     expect(events).toHaveLength(1);
     expect(parsed(events[0]!).traits).toEqual({ small: true });
+  });
+
+  it('sends the identify without traits, keeping its messageId, when its only traits are too large on their own', () => {
+    const capture = captured({ huge: 'x'.repeat(5_000), larger: 'y'.repeat(6_000) });
+    const { events, oversizedTraits } = serializeIdentify(capture, 4_096);
+    expect(oversizedTraits).toEqual(['huge', 'larger']);
+    expect(events).toHaveLength(1);
+    const event = parsed(events[0]!);
+    expect(event).toMatchObject({ userId: 'user-1', traits: {}, context: { traits: {} }, messageId: capture.messageId });
   });
 
   it('gives no event, and blames no trait, when nothing fits (an identifier larger than the limit)', () => {

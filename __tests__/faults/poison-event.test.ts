@@ -78,3 +78,14 @@ it('keeps going after a poison batch: later batches of the destination are deliv
   expect(integration.stats().dropped.rejected).toBe(3);
   expect(integration.stats().delivered).toBe(9);
 });
+
+it('keeps an identifier the gateway reads as empty (a zero-width space) out of the batch: one request, 99 delivered', async () => {
+  const userIds = Array.from({ length: 100 }, (_, i) => (i === 42 ? '\u200b' : `good-${i}`));
+  const { dataPlane, integration } = await sendBatch(userIds);
+  expect(dataPlane.requests.map((request) => [request.status, messageIdsOf(request.body).length])).toEqual([[200, 99]]);
+  expect(dataPlane.events.map((event) => event.userId)).toEqual(userIds.filter((id) => id !== '\u200b'));
+  const stats = integration.stats();
+  expect(stats).toMatchObject({ delivered: 99, queued: 0, inFlight: 0 });
+  expect(stats.dropped).toMatchObject({ no_user_id: 1, rejected: 0 });
+  expect(accountedFor(stats)).toBe(100);
+});

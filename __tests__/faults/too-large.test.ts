@@ -114,3 +114,19 @@ it('drops an identify that cannot fit even without traits as event_too_large, an
   expect(others).toEqual([]);
   expect(warning).toMatch(/environment env-a: dropped the identify of "u{80}…": it does not fit in maxEventBytes \(1024 bytes\) even without traits/);
 });
+
+it('sends an identity whose only trait is too large without that trait, and names the trait', async () => {
+  const dataPlane = await faultDataPlane();
+  const { integration, logger } = faultIntegration({ config: { 'env-a': settingsFor(dataPlane) }, maxEventBytes: 2_048 });
+  integration.postIdentityFetch(identityContext('env-a', 'user-1', { huge_banner: 'x'.repeat(5_000) }));
+  await integration.flush();
+  expect(dataPlane.events).toHaveLength(1);
+  expect(dataPlane.events[0]).toMatchObject({ userId: 'user-1', traits: {}, context: { traits: {} } });
+  const stats = integration.stats();
+  expect(stats).toMatchObject({ delivered: 1, traitsDropped: 1 });
+  expect(stats.dropped.event_too_large).toBe(0);
+  expect(accountedFor(stats)).toBe(1);
+  const warnings = logger.warnings();
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]).toMatch(/environment env-a: left out trait\(s\) "huge_banner"/);
+});

@@ -1,4 +1,5 @@
-import { InvalidInputError, readFlags } from '../../src/mapping';
+import { InvalidInputError, readFlags, toTraits } from '../../src/mapping';
+import { MAX_FLAGS_PER_CALL } from '../../src/mapping/flag-inputs';
 
 function expectInvalidInput(read: () => unknown): void {
   let caught: unknown;
@@ -149,5 +150,85 @@ describe('readFlags: invalid input', () => {
       expect((error as Error).cause).toBe(cause);
     }
     expect.assertions(1);
+  });
+});
+
+describe('readFlags: the work follows the flags present, not the length claimed', () => {
+  type Flag = { featureName: string; enabled: boolean; value: string };
+  const flag = (name: string): Flag => ({ featureName: name, enabled: true, value: name });
+
+  test('a sparse array (flags indexed by feature id) gives its present flags in index order', () => {
+    const flags: Flag[] = [];
+    flags[100_000_000] = flag('far');
+    flags[0] = flag('first');
+    expect(readFlags(flags).map((state) => state.name)).toEqual(['first', 'far']);
+    expect(toTraits(flags)).toEqual({ first: 'first', far: 'far' });
+  });
+
+  test('the holes of a sparse array are not read, not even from its prototype', () => {
+    let holeReads = 0;
+    const flags: unknown[] = [];
+    Object.setPrototypeOf(
+      flags,
+      new Proxy(Array.prototype, {
+        get(target, key, receiver) {
+          if (typeof key === 'string' && /^\d+$/.test(key)) holeReads++;
+          return Reflect.get(target, key, receiver);
+        },
+      }),
+    );
+    flags[3] = flag('a');
+    flags[1_000_000] = flag('b');
+    flags[70_000] = flag('c');
+    expect(readFlags(flags).map((state) => state.name)).toEqual(['a', 'c', 'b']);
+    expect(holeReads).toBe(0);
+  });
+
+  test('properties of the array that are not indexes are not flags', () => {
+    const flags: unknown[] = [];
+    flags[50_000] = flag('indexed');
+    Object.assign(flags, { extra: flag('extra'), '-1': flag('negative'), '01': flag('padded') });
+    expect(readFlags(flags).map((state) => state.name)).toEqual(['indexed']);
+  });
+
+  test(`up to ${MAX_FLAGS_PER_CALL} items are read, dense or sparse`, () => {
+    const dense = Array.from({ length: MAX_FLAGS_PER_CALL }, (_, i) => flag(`f${i}`));
+    expect(readFlags(dense)).toHaveLength(MAX_FLAGS_PER_CALL);
+    const sparse: unknown[] = [];
+    for (let i = 0; i < MAX_FLAGS_PER_CALL; i++) sparse[i * 7 + 1] = flag(`f${i}`);
+    expect(readFlags(sparse)).toHaveLength(MAX_FLAGS_PER_CALL);
+  });
+
+  test(`more than ${MAX_FLAGS_PER_CALL} items is invalid input, dense or sparse`, () => {
+    expectInvalidInput(() => readFlags(Array.from({ length: MAX_FLAGS_PER_CALL + 1 }, (_, i) => flag(`f${i}`))));
+    const sparse: unknown[] = [];
+    for (let i = 0; i <= MAX_FLAGS_PER_CALL; i++) sparse[i * 7 + 1] = flag(`f${i}`);
+    expectInvalidInput(() => readFlags(sparse));
+  });
+
+  test.each([10_000_000, 2 ** 32 - 1])('an array proxy claiming a length of %i is invalid input after a bounded number of reads', (length) => {
+    let reads = 0;
+    const flags = new Proxy([flag('a')], {
+      get(target, key, receiver) {
+        reads++;
+        if (key === 'length') return length;
+        return Reflect.get(target, key, receiver);
+      },
+      has(target, key) {
+        reads++;
+        return Reflect.has(target, key);
+      },
+      ownKeys(target) {
+        reads++;
+        return Reflect.ownKeys(target);
+      },
+    });
+    expectInvalidInput(() => readFlags(flags));
+    expect(reads).toBeLessThanOrEqual(MAX_FLAGS_PER_CALL + 2);
+  });
+
+  test('an array proxy of a length within the limit is read as before', () => {
+    const flags = new Proxy([flag('a'), flag('b')], {});
+    expect(readFlags(flags).map((state) => state.name)).toEqual(['a', 'b']);
   });
 });

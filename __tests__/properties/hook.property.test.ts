@@ -289,6 +289,25 @@ describe('the hook, given arbitrary contexts', () => {
     for (const event of dataPlane.events) expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThanOrEqual(32_768);
   });
 
+  it('delivers a sparse array of flags (indexed by feature id) as its present flags, and drops a proxy claiming 2^32 - 1 of them', async () => {
+    const dataPlane = await faultDataPlane();
+    const { integration } = faultIntegration({ config: configFor(dataPlane), gzip: false });
+    const sparse: unknown[] = [];
+    sparse[0] = { feature: { name: 'first' }, enabled: true, feature_state_value: 'a' };
+    sparse[100_000_000] = { feature: { name: 'far' }, enabled: true, feature_state_value: 'b' };
+    let reads = 0;
+    const claiming = new Proxy([], {
+      get: (target, key, receiver) => (reads++, key === 'length' ? 2 ** 32 - 1 : Reflect.get(target, key, receiver)),
+    });
+    integration.postIdentityFetch({ environmentKey: 'env-a', identity: { identifier: 'sparse' }, flags: sparse } as IdentityFetchContext);
+    integration.postIdentityFetch({ environmentKey: 'env-a', identity: { identifier: 'claiming' }, flags: claiming } as IdentityFetchContext);
+    await integration.flush();
+    expect(dataPlane.events.map((event) => [event.userId, event.traits])).toEqual([['sparse', { first: 'a', far: 'b' }]]);
+    expect(integration.stats().dropped.invalid_input).toBe(1);
+    expect(reads).toBeLessThan(10);
+    expectEveryRequestAcceptedAndJson(dataPlane);
+  });
+
   it('never throws when a getter throws an Error whose message cannot be read', () => {
     const { integration } = faultIntegration({ config: { 'env-a': { api_key: WRITE_KEY, base_url: 'http://127.0.0.1:9' } } });
     const unreadable = [

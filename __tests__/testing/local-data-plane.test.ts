@@ -136,6 +136,13 @@ describe('a valid request', () => {
     ]);
   });
 
+  it('stores an id with a visible character among invisible ones as sent, as the gateway does', async () => {
+    const plane = await start();
+    const answer = await post(plane, batchOf(identify('\u200bu1\u200b'), { type: 'identify', userId: '\u200b', anonymousId: '\u00ada2' }));
+    expect(answer).toMatchObject({ status: 200, text: 'ok' });
+    expect(plane.events).toEqual([identify('\u200bu1\u200b'), { type: 'identify', userId: '\u200b', anonymousId: '\u00ada2' }]);
+  });
+
   it('is gunzipped when Content-Encoding is gzip', async () => {
     const plane = await start();
     const body = batchOf(identify('u1'));
@@ -231,6 +238,8 @@ describe('rejections, answered like rudder-server and storing nothing', () => {
     ['no ids', { type: 'identify', traits: {} }],
     ['blank ids', { type: 'identify', userId: '  ', anonymousId: '' }],
     ['null ids', { type: 'identify', userId: null }],
+    ['a zero-width space for a userId', { type: 'identify', userId: '\u200b' }],
+    ['ids the gateway sanitizes to nothing', { type: 'identify', userId: '\u00ad\u2060\u034f ', anonymousId: '\u3164\u2800\u115f\u0007' }],
   ])('400 "request neither has anonymousId nor userId" for one event with %s, rejecting the whole request', async (_case, bad) => {
     const plane = await start();
     const answer = await post(plane, batchOf(identify('u1'), bad, identify('u3')));

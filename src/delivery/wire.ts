@@ -134,7 +134,8 @@ const NO_TRAITS: TraitList = { names: [], values: [] };
 /**
  * Serializes an identify so that no event exceeds `maxEventBytes`. An event over the limit is split
  * into several identifies for the same user, each with part of the traits (traits merge
- * downstream); a trait too large to fit any event on its own is left out and named.
+ * downstream); a trait too large to fit any event on its own is left out and named. No event comes
+ * back only when the identify does not fit even without traits.
  */
 export function serializeIdentify(capture: IdentifyCapture, maxEventBytes: number): SerializedIdentify {
   const traits = capturedTraits(capture);
@@ -171,6 +172,7 @@ export function serializeIdentify(capture: IdentifyCapture, maxEventBytes: numbe
     part.values.push(value);
     partBytes += entryBytes;
   }
-  if (part.names.length > 0) closePart();
+  // When every trait was left out, the identity is still sent, with none.
+  if (part.names.length > 0 || events.length === 0) closePart();
   return { events, oversizedTraits };
 }

@@ -3,6 +3,7 @@ import type { BuildIdentifyOptions, IdentifyMessage, IdentityFetchContext, Value
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version';
 import { InvalidInputError } from './errors';
 import { readFlags, type FlagState } from './flag-inputs';
+import { isEmptyToGateway } from './gateway-empty';
 import { traitList, traitsObject, type TraitList } from './traits';
 
 /**
@@ -10,8 +11,8 @@ import { traitList, traitsObject, type TraitList } from './traits';
  * the traits are the identity's flags (see `toTraits`). The identity's own traits are not sent,
  * as Flagsmith does not send them.
  *
- * Throws `InvalidInputError`: 'no_user_id' when the identifier is not a string or is blank
- * (the data plane would reject the whole batch for it), 'invalid_input' when the context or
+ * Throws `InvalidInputError`: 'no_user_id' when the identifier is not a string or holds nothing
+ * visible (the data plane would reject the whole batch for it: see `isEmptyToGateway`), 'invalid_input' when the context or
  * its flags cannot be read. Nothing else escapes, whatever getters the context carries.
  */
 export function buildIdentifyMessage(
@@ -41,8 +42,8 @@ export interface IdentifyCapture {
 /** Reads and checks what `buildIdentifyMessage` needs, and throws what it throws. */
 export function captureIdentify(context: IdentityFetchContext, options?: BuildIdentifyOptions): IdentifyCapture {
   const { identifier, flags } = readContext(context);
-  if (typeof identifier !== 'string' || identifier.trim() === '') {
-    throw new InvalidInputError('no_user_id', 'identity.identifier is not a non-blank string');
+  if (typeof identifier !== 'string' || isEmptyToGateway(identifier)) {
+    throw new InvalidInputError('no_user_id', 'identity.identifier is not a string with a visible character');
   }
   return {
     userId: identifier,

@@ -1,4 +1,5 @@
 import type { FlagsInput, MappingOptions, Traits, ValueMode } from '../types';
+import { isArrayIndex } from './array-index';
 import { readFlags, type FlagState } from './flag-inputs';
 
 /** What one flag sends: its value, or its enabled state when it has no value to send. */
@@ -80,14 +81,6 @@ function needsObjectOrder(names: readonly string[]): boolean {
     for (let j = 0; j < i; j++) if (names[i] === names[j]) return true;
   }
   return false;
-}
-
-/** A key an object lists before all others: a canonical integer below 2^32 - 1. */
-function isArrayIndex(name: string): boolean {
-  const first = name.charCodeAt(0);
-  if (first < 0x30 || first > 0x39) return false;
-  const index = Number(name);
-  return index < 4294967295 && Number.isInteger(index) && String(index) === name;
 }
 
 /**

@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIPv6, type AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
+import { isEmptyToGateway } from '../mapping/gateway-empty';
 
 /** One event as it arrived: the parsed JSON object, nothing added. */
 export type ReceivedEvent = Record<string, unknown>;
@@ -611,10 +612,13 @@ function eventProblem(event: unknown, typeRequired: boolean): Rejection | null {
   return null;
 }
 
-/** The gateway stringifies an id and trims it: a blank string is no id, a number is one. */
+/**
+ * The gateway stringifies an id, strips what does not show and trims it: a string with nothing
+ * visible is no id, a number is one.
+ */
 function hasIdentifier(value: unknown): boolean {
   if (value === undefined || value === null) return false;
-  return typeof value !== 'string' || value.trim() !== '';
+  return typeof value !== 'string' || !isEmptyToGateway(value);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
