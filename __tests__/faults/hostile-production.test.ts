@@ -5,9 +5,10 @@
  */
 import { createHook } from 'node:async_hooks';
 import { createServer } from 'node:net';
+import * as wire from '../../src/delivery/wire';
 import type { BatchResult, ConfigSource, RudderStackSettings } from '../../src/types';
 import { apiFlags, identityContext, waitFor } from '../helpers/harness';
-import { accountedFor, checkSecretsAfterEachTest, faultDataPlane, faultIntegration, settingsFor, sleep, totalDropped, WRITE_KEY } from './support';
+import { accountedFor, checkSecretsAfterEachTest, faultDataPlane, faultIntegration, settingsFor, sleep, WRITE_KEY } from './support';
 
 checkSecretsAfterEachTest();
 
@@ -73,18 +74,38 @@ describe('maxQueueSize holds whatever the split does', () => {
 });
 
 describe('nothing thrown in the background reaches the host process', () => {
-  it('a value too large to serialize costs that one event, counted, and delivery goes on', async () => {
+  it('a value too long to escape within the string limit of V8 is left out unencoded, and the identity sent', async () => {
     const dataPlane = await faultDataPlane();
     const { integration, logger } = faultIntegration({ config: { 'env-a': settingsFor(dataPlane) } });
-    // Every control character is escaped as six: the escaped string is longer than V8 allows.
-    integration.postIdentityFetch(identityContext('env-a', 'huge', { banner: '\u0001'.repeat(90_000_000) }));
+    // Every control character is escaped as six: the escaped string would be longer than V8 allows.
+    integration.postIdentityFetch(identityContext('env-a', 'huge', { banner: '\u0001'.repeat(90_000_000), plan: 'pro' }));
     integration.postIdentityFetch(identityContext('env-a', 'ordinary'));
     await integration.flush();
-    expect(dataPlane.events.map((event) => event.userId)).toContain('ordinary');
-    const stats = integration.stats();
-    expect(stats.delivered + totalDropped(stats)).toBe(2);
-    expect(accountedFor(stats)).toBe(2);
-    if (stats.dropped.invalid_input > 0) expect(logger.text()).toMatch(/could not be mapped or serialized/);
+    expect(dataPlane.events.map((event) => [event.userId, event.traits])).toEqual([
+      ['huge', { plan: 'pro' }],
+      ['ordinary', { checkout_v2: 'blue' }],
+    ]);
+    expect(integration.stats()).toMatchObject({ delivered: 2, traitsDropped: 1 });
+    expect(logger.warnings().join('\n')).toMatch(/left out trait\(s\) "banner" of identity "huge"/);
+  });
+
+  it('whatever mapping or serializing throws costs that one event, counted and logged, and delivery goes on', async () => {
+    const dataPlane = await faultDataPlane();
+    const { integration, logger } = faultIntegration({ config: { 'env-a': settingsFor(dataPlane) } });
+    // The one stand-in in this file: no input is known to make serializing throw any more.
+    const serialize = jest.spyOn(wire, 'serializeIdentify').mockImplementationOnce(() => {
+      throw new RangeError('Invalid string length');
+    });
+    try {
+      integration.postIdentityFetch(identityContext('env-a', 'unlucky'));
+      integration.postIdentityFetch(identityContext('env-a', 'ordinary'));
+      await integration.flush();
+    } finally {
+      serialize.mockRestore();
+    }
+    expect(dataPlane.events.map((event) => event.userId)).toEqual(['ordinary']);
+    expect(integration.stats()).toMatchObject({ delivered: 1, dropped: expect.objectContaining({ invalid_input: 1 }) });
+    expect(logger.warnings().join('\n')).toMatch(/environment env-a: dropped an identify that could not be mapped or serialized \(RangeError: Invalid string length\)/);
   });
 
   it('a settings object whose api_key is a string on its first read only does not take the host down', async () => {

@@ -129,6 +129,18 @@ function traitBytes(name: string, value: TraitValue): number {
   return 2 * (writer.length + 1);
 }
 
+/** Fewer bytes than a trait can take: its name and text value once each in `traits` and `context.traits`. */
+function leastTraitBytes(name: string, value: TraitValue): number {
+  return 2 * (name.length + (typeof value === 'string' ? value.length : 0));
+}
+
+/** Fewer bytes than the whole event can take. */
+function leastEventBytes(userId: string, traits: TraitList): number {
+  let bytes = userId.length;
+  for (let i = 0; i < traits.names.length; i++) bytes += leastTraitBytes(traits.names[i], traits.values[i]);
+  return bytes;
+}
+
 const NO_TRAITS: TraitList = { names: [], values: [] };
 
 /**
@@ -141,10 +153,15 @@ export function serializeIdentify(capture: IdentifyCapture, maxEventBytes: numbe
   const traits = capturedTraits(capture);
   // Made here rather than in the hook: now and then randomUUID refills its entropy (~5 µs).
   const messageId = capture.messageId ?? randomUUID();
-  const whole = encodeEvent(capture, traits, messageId);
-  if (whole.json.length + SENT_AT_LENGTH <= maxEventBytes) return { events: [whole], oversizedTraits: [] };
-
   const budget = maxEventBytes - SENT_AT_LENGTH;
+  // Encoding a value never takes fewer bytes than its string has characters: a text that cannot
+  // fit is known too large without being encoded (a flag value can be megabytes long).
+  if (capture.userId.length > budget) return { events: [], oversizedTraits: [] };
+  if (leastEventBytes(capture.userId, traits) <= budget) {
+    const whole = encodeEvent(capture, traits, messageId);
+    if (whole.json.length <= budget) return { events: [whole], oversizedTraits: [] };
+  }
+
   const emptyBytes = encodeEvent(capture, NO_TRAITS, randomUUID()).json.length;
   // Too large without any trait (a huge identifier): the event itself cannot be sent, no trait is to blame.
   if (emptyBytes > budget) return { events: [], oversizedTraits: [] };
@@ -162,7 +179,7 @@ export function serializeIdentify(capture: IdentifyCapture, maxEventBytes: numbe
   for (let i = 0; i < traits.names.length; i++) {
     const name = traits.names[i];
     const value = traits.values[i];
-    const entryBytes = traitBytes(name, value);
+    const entryBytes = emptyBytes + leastTraitBytes(name, value) > budget ? Number.POSITIVE_INFINITY : traitBytes(name, value);
     if (emptyBytes + entryBytes > budget) {
       oversizedTraits.push(name);
       continue;
