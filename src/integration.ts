@@ -9,6 +9,7 @@ import { resolveOptions, type ResolvedOptions } from './options';
 import { toConfigSource } from './settings/config-source';
 import { SettingsCache, type SettingsEntry } from './settings/settings-cache';
 import { flushBeforeExit, stopFlushingBeforeExit } from './exit-flush';
+import { keepAliveUntil } from './keep-alive';
 import { Counters } from './stats';
 import type { ChangeClaim, IdentityFetchContext, IntegrationStats, Logger, RudderStackIntegrationOptions, ValidatedSettings } from './types';
 
@@ -22,6 +23,8 @@ interface AwaitingEvent {
 }
 
 const BAD_INPUT_LOG_INTERVAL_MS = 60_000;
+/** close()'s deadline when none is given; also how long a natural exit waits for delivery. */
+const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
 /**
  * The post-identity-fetch hook: maps an identity's flags to an identify, routes it by the
@@ -41,6 +44,8 @@ export class RudderStackIntegration {
   private readonly badInputLog: RateLimitedLog;
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** The drain at a natural exit while it runs; kept once it gave up, so that the process can end. */
+  private exitDrain: Promise<void> | undefined;
 
   constructor(options: RudderStackIntegrationOptions) {
     this.options = resolveOptions(options);
@@ -78,9 +83,13 @@ export class RudderStackIntegration {
 
   /**
    * Resolves when every event accepted before the call is delivered or has failed for good (and,
-   * with a shared change store, recorded there). Never rejects.
+   * with a shared change store, recorded there). Never rejects. Keeps the process alive until then.
    */
   flush(): Promise<void> {
+    return keepAliveUntil(this.flushUnheld());
+  }
+
+  private flushUnheld(): Promise<void> {
     this.delivery.flushNow();
     const settled = this.ledger.whenAllSettled();
     const changes = this.changes;
@@ -94,7 +103,7 @@ export class RudderStackIntegration {
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
     this.closed = true;
-    this.closing ??= this.shutDown(options.timeoutMs ?? 10_000);
+    this.closing ??= this.shutDown(options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
     return this.closing;
   }
 
@@ -104,9 +113,23 @@ export class RudderStackIntegration {
     this.delivery.resume(environmentKey);
   }
 
-  /** Sends what is held now; called when the host's event loop runs dry (see exit-flush.ts). */
+  /**
+   * Called when the host's event loop runs dry (see exit-flush.ts): sends what is held and keeps
+   * the process alive until it settles, for at most close()'s default deadline; past it, one
+   * line says what the exit loses.
+   */
   flushHeld(): void {
-    if (this.ledger.held > 0) this.delivery.flushNow();
+    if (this.ledger.held === 0 || this.exitDrain) return;
+    const drain = keepAliveUntil(settlesWithin(this.flushUnheld(), DEFAULT_CLOSE_TIMEOUT_MS));
+    this.exitDrain = drain.then((settled) => {
+      if (settled) this.exitDrain = undefined;
+      else {
+        this.logger.warn(
+          `the process is exiting with ${this.ledger.held} event(s) undelivered after waiting ${DEFAULT_CLOSE_TIMEOUT_MS} ms for delivery; ` +
+            'await integration.close({ timeoutMs }) before it ends to choose how long to wait',
+        );
+      }
+    });
   }
 
   stats(): IntegrationStats {

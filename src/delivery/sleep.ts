@@ -1,17 +1,18 @@
+import { clearPendingTimeout, pendingTimeout } from '../keep-alive';
+
 /**
- * Waits `ms`, or less if `signal` aborts. The timer is unref'd: a retry waiting here does not keep
- * a host alive that has nothing else to do (hosts call `close()` to deliver before exiting).
+ * Waits `ms`, or less if `signal` aborts. The wait holds the process only while someone awaits
+ * delivery (see keep-alive.ts): a retry alone does not keep an idle host alive.
  */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted || ms <= 0) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
-      clearTimeout(timer);
+      clearPendingTimeout(timer);
       signal.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
-    timer.unref();
+    const timer = pendingTimeout(done, ms);
     signal.addEventListener('abort', done);
   });
 }
