@@ -71,7 +71,7 @@ export async function backfill(options: BackfillOptions): Promise<number> {
   };
   try {
     for await (const record of readIdentities(options.identities, format)) {
-      if (interrupted || refusedStatus !== undefined || (options.dryRun && stdoutGone())) break;
+      if (interrupted || refusedStatus !== undefined) break;
       position++;
       if (position <= options.skip) continue;
       if ('problem' in record) {
@@ -86,6 +86,7 @@ export async function backfill(options: BackfillOptions): Promise<number> {
         const { queued, inFlight } = integration.stats();
         if (queued + inFlight >= MAX_HELD_EVENTS) await integration.flush();
       } else if (!(await print(`${JSON.stringify(buildIdentifyMessage(context, { valueMode: options.valueMode }))}\n`))) {
+        // The reader of the events went away.
         break;
       }
       sent++;
