@@ -1,7 +1,8 @@
 /**
  * Timers are unref'd so a host with nothing else to do can exit; this makes that exit deliver
- * first. When the event loop empties, each live integration sends what it holds; the requests
- * keep the process alive until they settle, then it exits. One listener serves every integration.
+ * first. When the event loop empties, each live integration sends what it holds and keeps the
+ * process alive (retry waits included, see timers.ts) until it settles or a deadline passes;
+ * then the process exits. One listener serves every integration.
  */
 type FlushHeld = () => void;
 

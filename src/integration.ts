@@ -8,7 +8,7 @@ import { InvalidInputError, type InvalidInputReason } from './mapping/errors';
 import { capturedTraits, captureIdentify } from './mapping/identify';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { SettingsCache, type SettingsEntry } from './settings/settings-cache';
-import { monotonicMs, withTimeout } from './timers';
+import { keepAliveUntil, monotonicMs, withTimeout } from './timers';
 import type { ChangeVerdict, IdentityFetchContext, IntegrationStats, Logger, RudderStackIntegrationOptions, ValidatedSettings } from './types';
 
 /**
@@ -27,6 +27,8 @@ export class RudderStackIntegration implements AsyncDisposable {
   private readonly changes: ChangeDetection | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
+  /** The drain at a natural exit while it runs; kept once it gave up, so that the process can end. */
+  private exitDrain: Promise<void> | undefined;
 
   constructor(options: RudderStackIntegrationOptions) {
     this.options = resolveOptions(options);
@@ -65,9 +67,13 @@ export class RudderStackIntegration implements AsyncDisposable {
 
   /**
    * Resolves when every event accepted before the call is delivered or has failed for good (and,
-   * with a shared change store, recorded there). Never rejects.
+   * with a shared change store, recorded there). Never rejects. Keeps the process alive until then.
    */
   flush(): Promise<void> {
+    return keepAliveUntil(this.flushUnheld());
+  }
+
+  private flushUnheld(): Promise<void> {
     this.delivery.flushNow();
     const settled = this.accounts.whenAllSettled();
     const changes = this.changes;
@@ -161,19 +167,29 @@ export class RudderStackIntegration implements AsyncDisposable {
     this.log.warn(reason, `ignored an identities hook call (${reason}): ${detail.slice(0, 200)}`);
   }
 
-  /** Sends what is held now; called when the host's event loop runs dry (see exit-flush.ts). */
+  /**
+   * Called when the host's event loop runs dry (see exit-flush.ts): sends what is held and keeps
+   * the process alive until it settles, for at most close()'s default deadline; past it, one
+   * line says what the exit loses.
+   */
   private readonly flushHeld = (): void => {
-    if (this.accounts.held > 0) this.delivery.flushNow();
+    if (this.accounts.held === 0 || this.exitDrain) return;
+    const waitMs = this.options.closeTimeoutMs;
+    const drain = keepAliveUntil(settlesWithin(this.flushUnheld(), waitMs));
+    this.exitDrain = drain.then((settled) => {
+      if (settled) this.exitDrain = undefined;
+      else {
+        this.logger.warn(
+          `the process is exiting with ${this.accounts.held} event(s) undelivered after waiting ${waitMs} ms for delivery; ` +
+            'await integration.close({ timeoutMs }) before it ends to choose how long to wait',
+        );
+      }
+    });
   };
 
   private async shutDown(timeoutMs: number): Promise<void> {
     const settled = this.flush();
-    // The deadline keeps the process alive: the host asked to wait.
-    const inTime = await withTimeout(() => settled, timeoutMs, { keepAlive: true }).then(
-      () => true,
-      () => false,
-    );
-    if (!inTime) {
+    if (!(await settlesWithin(settled, timeoutMs))) {
       const abandoned = this.accounts.held;
       this.delivery.abandon();
       await settled;
@@ -184,6 +200,14 @@ export class RudderStackIntegration implements AsyncDisposable {
     this.delivery.stop();
     stopFlushingBeforeExit(this.flushHeld);
   }
+}
+
+/** True if the promise settled in time. The deadline keeps the process alive: the host asked to wait. */
+function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  return withTimeout(() => promise, ms, { keepAlive: true }).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** What an event is counted as when its environment's settings cannot route it. */

@@ -1,3 +1,5 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { RudderStackIntegration } from '../../src/integration';
 import { startLocalDataPlane, type LocalDataPlane } from '../../src/testing';
 import type { ApiFlag, IdentityFetchContext, Logger, RudderStackIntegrationOptions } from '../../src/types';
@@ -57,6 +59,20 @@ export async function startDataPlane(options: Parameters<typeof startLocalDataPl
   const dataPlane = await startLocalDataPlane(options);
   onCleanup(() => dataPlane.close());
   return dataPlane;
+}
+
+/** A plain HTTP server on 127.0.0.1 that `closeHarnesses` closes (open connections too); resolves with its URL. */
+export async function startLoopbackServer(handler: http.RequestListener): Promise<string> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onCleanup(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 /** An integration that `closeHarnesses` closes. */

@@ -1,12 +1,13 @@
-import { once } from 'node:events';
+import { constants } from 'node:os';
 import { offlineFlagsmith } from '../host/offline-flagsmith';
 import { RudderStackIntegration } from '../integration';
 import { buildIdentifyMessage } from '../mapping';
 import { validateSettings } from '../settings/validate';
 import type { BatchResult, DropReason, IntegrationStats, Logger, ValueMode } from '../types';
 import { countRecords, detectFormat, readIdentities, type IdentitiesFormat } from './identities-file';
+import { print, stdoutGone } from './output';
 import { Progress } from './progress';
-import { readWriteKey, requireFile } from './usage';
+import { readWriteKey, requireFile, UsageError } from './usage';
 
 export interface BackfillOptions {
   environmentDocument: string;
@@ -18,6 +19,8 @@ export interface BackfillOptions {
   writeKeyFile?: string;
   allowPrivateNetworks: boolean;
   valueMode: ValueMode;
+  /** Absent: the library's default. */
+  maxRetries?: number;
 }
 
 /** The one environment a backfill sends for; it names the destination in log lines. */
@@ -27,7 +30,13 @@ const MAX_HELD_EVENTS = 2_000;
 /** Invalid records reported one by one; the rest are only counted. */
 const MAX_REPORTED_PROBLEMS = 10;
 
-/** Exit code: 0 when every record was an identity and was delivered (or printed), 1 otherwise, 130 when interrupted. */
+/** Signals that stop reading, flush and say where to resume: Ctrl-C, and a service manager's stop. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * Exit code: 0 when every record was an identity and was delivered (or printed, or the reader of
+ * the printed events went away), 1 otherwise, 128 + the signal's number when interrupted.
+ */
 export async function backfill(options: BackfillOptions): Promise<number> {
   requireFile(options.environmentDocument, '--environment-document');
   requireFile(options.identities, '--identities');
@@ -40,17 +49,18 @@ export async function backfill(options: BackfillOptions): Promise<number> {
       });
   const format = options.format ?? (await detectFormat(options.identities));
   const total = Math.max(0, (await countRecords(options.identities, format)) - options.skip);
-  const flagsmith = offlineFlagsmith(options.environmentDocument);
+  const flagsmith = loadEnvironmentDocument(options.environmentDocument);
   const progress = new Progress(total, process.stderr);
   const startedAt = Date.now();
 
-  let interrupted = false;
-  const onInterrupt = (): void => {
-    // A second Ctrl-C stops at once.
-    if (interrupted) process.exit(130);
-    interrupted = true;
+  let interrupted: NodeJS.Signals | undefined;
+  const onInterrupt = (signal: NodeJS.Signals): void => {
+    // A second signal stops at once.
+    if (interrupted) process.exit(signalExitCode(signal));
+    interrupted = signal;
+    process.stderr.write(`\n${signal}: stopping; what was read is being delivered (another ${signal} stops at once)\n`);
   };
-  process.on('SIGINT', onInterrupt);
+  for (const signal of STOP_SIGNALS) process.on(signal, onInterrupt);
 
   let position = 0;
   let sent = 0;
@@ -75,22 +85,26 @@ export async function backfill(options: BackfillOptions): Promise<number> {
         integration.postIdentityFetch(context);
         const { queued, inFlight } = integration.stats();
         if (queued + inFlight >= MAX_HELD_EVENTS) await integration.flush();
-      } else if (!process.stdout.write(`${JSON.stringify(buildIdentifyMessage(context, { valueMode: options.valueMode }))}\n`)) {
-        await once(process.stdout, 'drain');
+      } else if (!(await print(`${JSON.stringify(buildIdentifyMessage(context, { valueMode: options.valueMode }))}\n`))) {
+        // The reader of the events went away.
+        break;
       }
       sent++;
       if (sent % 100 === 0) report();
     }
     // Everything handed over is sent before the summary, also after Ctrl-C.
+    report();
     await integration?.flush();
     report();
   } finally {
-    process.off('SIGINT', onInterrupt);
+    for (const signal of STOP_SIGNALS) process.off(signal, onInterrupt);
     progress.stop();
     await integration?.close();
     await flagsmith.close();
   }
 
+  // The reader of the printed events went away (`| head`): that ends a dry run, quietly.
+  if (options.dryRun && stdoutGone()) return 0;
   const stats = integration?.stats();
   const summary = [
     `${interrupted ? 'Interrupted' : refusedStatus !== undefined ? 'Stopped' : 'Done'} in ${((Date.now() - startedAt) / 1000).toFixed(1)} s: ` +
@@ -111,8 +125,32 @@ export async function backfill(options: BackfillOptions): Promise<number> {
   }
   // With --dry-run stdout carries the events, so the summary goes to stderr.
   (options.dryRun ? process.stderr : process.stdout).write(`${summary.join('\n')}\n`);
-  if (interrupted) return 130;
+  if (stats !== undefined && stats.delivered < sent && refusedStatus === undefined) {
+    process.stderr.write(
+      `error: ${sent - stats.delivered} of ${sent} identities were not delivered (${describeDropped(stats)}); ` +
+        'the warnings above say why; run the same command again once the data plane takes them\n',
+    );
+  }
+  if (interrupted) return signalExitCode(interrupted);
   return invalid > 0 || (stats !== undefined && stats.delivered < sent) ? 1 : 0;
+}
+
+/** As a shell reports a process a signal ended: 130 for SIGINT, 143 for SIGTERM. */
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + constants.signals[signal];
+}
+
+/** The document, read and checked before any identity is: a wrong file is a usage error, not a crash. */
+function loadEnvironmentDocument(file: string): ReturnType<typeof offlineFlagsmith> {
+  try {
+    return offlineFlagsmith(file);
+  } catch (error) {
+    const what = error instanceof SyntaxError ? 'is not JSON' : 'is not an environment document';
+    throw new UsageError(
+      `--environment-document ${file} ${what}: save the JSON that GET /api/v1/environment-document/ returns (with a server-side environment key)`,
+      { cause: error },
+    );
+  }
 }
 
 function createIntegration(options: BackfillOptions, onBatchResult: (result: BatchResult) => void): RudderStackIntegration {
@@ -123,6 +161,7 @@ function createIntegration(options: BackfillOptions, onBatchResult: (result: Bat
     config: { [ENVIRONMENT]: settings },
     allowPrivateNetworks: options.allowPrivateNetworks,
     valueMode: options.valueMode,
+    ...(options.maxRetries !== undefined ? { maxRetries: options.maxRetries } : {}),
     logger: stderrLogger,
     onBatchResult,
   });

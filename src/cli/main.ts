@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { inspect } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SettingsError } from '../settings/validate';
 import type { ValueMode } from '../types';
@@ -6,6 +7,7 @@ import { LIBRARY_VERSION } from '../version';
 import { backfill } from './backfill';
 import { check } from './check';
 import { demo } from './demo';
+import { watchOutput } from './output';
 import { sink, SINK_WRITE_KEYS_ENV } from './sink';
 import { CommandFailure, DATA_PLANE_URL_ENV, UsageError, WRITE_KEY_ENV } from './usage';
 
@@ -39,6 +41,7 @@ function buildProgram(): Command {
   const program = new Command('flagsmith-rudderstack')
     .description('Check RudderStack settings, backfill identities, and run a local data plane for Flagsmith\'s RudderStack integration.')
     .version(LIBRARY_VERSION)
+    .option('--debug', 'on an error, show where it happened (a stack trace), not only what to do', false)
     .exitOverride()
     // Commander's one-line messages, without a wall of usage after them.
     .showHelpAfterError(false);
@@ -67,6 +70,9 @@ function buildProgram(): Command {
     .addOption(dataPlaneUrlOption())
     .addOption(writeKeyFileOption())
     .addOption(privateNetworksOption())
+    .addOption(
+      new Option('--max-retries <n>', 'attempts after the first before a batch counts as not delivered (default 8)').argParser(integer(0, 100)),
+    )
     .addHelpText(
       'after',
       examples(
@@ -98,7 +104,7 @@ function buildProgram(): Command {
         `(to a local data plane, or to yours when ${WRITE_KEY_ENV} and ${DATA_PLANE_URL_ENV} are set).`,
     )
     .addOption(privateNetworksOption())
-    .addHelpText('after', examples('npm start', `${WRITE_KEY_ENV}=... ${DATA_PLANE_URL_ENV}=https://yourcompany.dataplane.rudderstack.com flagsmith-rudderstack demo`))
+    .addHelpText('after', examples('flagsmith-rudderstack demo', `${WRITE_KEY_ENV}=... ${DATA_PLANE_URL_ENV}=https://yourcompany.dataplane.rudderstack.com flagsmith-rudderstack demo`))
     .action(async (options: { allowPrivateNetworks: boolean }) => {
       process.exitCode = await demo(options);
     });
@@ -107,16 +113,36 @@ function buildProgram(): Command {
 }
 
 async function main(argv: string[]): Promise<void> {
+  watchOutput();
+  const program = buildProgram();
+  const debug = (): boolean => program.opts<{ debug: boolean }>().debug;
+  // Thrown outside the command's own calls (a stream's error event): fatal, but still one line.
+  process.on('uncaughtException', (error) => {
+    report(error, debug());
+    process.exit(1);
+  });
   try {
-    await buildProgram().parseAsync(argv);
+    await program.parseAsync(argv);
   } catch (error) {
-    // Commander has already printed its message (or the help, whose exit code is 0).
-    if (error instanceof CommanderError) process.exitCode = error.exitCode === 0 ? 0 : USAGE_EXIT_CODE;
-    else if (error instanceof UsageError) fail(USAGE_EXIT_CODE, `error: ${error.message}`);
-    else if (error instanceof SettingsError) fail(1, ['error: invalid settings:', ...error.errors.map(onCommandLine)].join('\n'));
-    else if (error instanceof CommandFailure) fail(1, `error: ${error.message}`);
-    else throw error;
+    report(error, debug());
   }
+}
+
+/** What went wrong, on one line that says what to do; with --debug, where it happened too. */
+function report(error: unknown, debug: boolean): void {
+  if (debug && !(error instanceof CommanderError)) process.stderr.write(`${inspect(error)}\n`);
+  // Commander has already printed its message (or the help, whose exit code is 0).
+  if (error instanceof CommanderError) process.exitCode = error.exitCode === 0 ? 0 : USAGE_EXIT_CODE;
+  else if (error instanceof UsageError) fail(USAGE_EXIT_CODE, `error: ${error.message}`);
+  else if (error instanceof SettingsError) fail(1, ['error: invalid settings:', ...error.errors.map(onCommandLine)].join('\n'));
+  else if (error instanceof CommandFailure) fail(1, `error: ${error.message}`);
+  else fail(1, `error: ${firstLine(error)} (unexpected: run the same command with --debug to see where it happened, and report it as a bug)`);
+}
+
+/** What was thrown, on one line, whatever it is. */
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n', 1)[0] ?? '';
 }
 
 /** validateSettings speaks to a host's code; here the option is a flag. */
@@ -129,8 +155,4 @@ function fail(exitCode: number, message: string): void {
   process.exitCode = exitCode;
 }
 
-main(process.argv).catch((error: unknown) => {
-  // A bug, not a user's mistake: show all of it.
-  console.error(error);
-  process.exitCode = 1;
-});
+void main(process.argv);

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import { startLocalDataPlane } from '../testing/local-data-plane';
 import { describeBatch } from './describe-batch';
-import { UsageError } from './usage';
+import { whenStdoutGone } from './output';
+import { CommandFailure, UsageError } from './usage';
 
 export const SINK_WRITE_KEYS_ENV = 'SINK_WRITE_KEYS';
 
@@ -13,14 +14,13 @@ export interface SinkOptions {
   status?: number;
 }
 
-/** Runs until SIGINT or SIGTERM; resolves with the exit code. */
+/** Runs until SIGINT or SIGTERM, or until the reader of its output goes away; resolves with the exit code. */
 export async function sink(options: SinkOptions): Promise<number> {
   const writeKeys = sinkWriteKeys(options.writeKeysFile);
-  const out = options.out === undefined ? null : fs.createWriteStream(options.out);
+  const out = options.out === undefined ? null : fs.createWriteStream(options.out, { fd: openOut(options.out) });
   let events = 0;
   let refused = 0;
-  const dataPlane = await startLocalDataPlane({
-    port: options.port,
+  const dataPlane = await listening(options.port, {
     writeKeys: writeKeys ?? undefined,
     ...(options.failRate !== undefined || options.status !== undefined
       ? { randomFailures: { rate: options.failRate ?? 1, status: options.status ?? 503 } }
@@ -46,14 +46,37 @@ export async function sink(options: SinkOptions): Promise<number> {
       `${writeKeys ? `${writeKeys.length} write key(s) accepted` : 'Any write key is accepted'}. Ctrl-C stops it.\n`,
   );
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  const stop = await new Promise<NodeJS.Signals | 'output closed'>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
+    whenStdoutGone(() => resolve('output closed'));
   });
   await dataPlane.close();
   if (out) await new Promise((resolve) => out.end(resolve));
-  process.stderr.write(`Stopped (${signal}): ${events} event(s) received, ${refused} request(s) refused.\n`);
+  process.stderr.write(`Stopped (${stop}): ${events} event(s) received, ${refused} request(s) refused.\n`);
   return 0;
+}
+
+/** Opened at once, so that a path that cannot be written is one line, before anything listens. */
+function openOut(file: string): number {
+  try {
+    return fs.openSync(file, 'w');
+  } catch (error) {
+    throw new UsageError(`cannot write --out ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+/** The data plane on its port, or a line that says what to choose instead. */
+async function listening(port: number, options: Parameters<typeof startLocalDataPlane>[0]): ReturnType<typeof startLocalDataPlane> {
+  try {
+    return await startLocalDataPlane({ ...options, port });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES') throw error;
+    throw new CommandFailure(
+      `cannot listen on port ${port} (${code === 'EADDRINUSE' ? 'in use' : 'not allowed'}): pass --port with another port, or --port 0 for any free one`,
+    );
+  }
 }
 
 /** From a file (one key a line) or the environment (comma-separated), like the check command's key: never a bare argument. */

@@ -32,6 +32,13 @@ export function readWriteKey(writeKeyFile: string | undefined): string {
   return fromEnv;
 }
 
+/** A file the command can read, or a usage error that says which option names what instead. */
 export function requireFile(path: string, option: string): void {
   if (!fs.existsSync(path)) throw new UsageError(`${option}: no such file: ${path}`);
+  if (!fs.statSync(path).isFile()) throw new UsageError(`${option}: not a file: ${path}`);
+  try {
+    fs.accessSync(path, fs.constants.R_OK);
+  } catch (error) {
+    throw new UsageError(`${option}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
 }

@@ -1,5 +1,5 @@
 import Denque from 'denque';
-import { monotonicMs } from '../timers';
+import { monotonicMs, sleep } from '../timers';
 import type { RateLimitedLog } from '../log';
 import type { IdentifyCapture } from '../mapping/identify';
 import type { BatchResult, ChangeClaim, DropReason, Logger, ValidatedSettings } from '../types';
@@ -8,7 +8,6 @@ import { Destination, type QueuedEvent } from './destination';
 import { endpointFor, type HttpSender } from './http-sender';
 import * as say from './messages';
 import { deliverBatch, type Clock, type DeliveryStep, type RetryLoop } from './retry-loop';
-import { sleep } from './sleep';
 import { batchBody, serializeIdentify } from './wire';
 
 export interface DeliveryOptions {
