@@ -17,51 +17,51 @@ import type { ChangeVerdict, IdentityFetchContext, IntegrationStats, Logger, Rud
  * fails because of it and never sees its errors.
  */
 export class RudderStackIntegration implements AsyncDisposable {
-  private readonly options: ResolvedOptions;
-  private readonly logger: Logger;
-  private readonly log: RateLimitedLog;
-  private readonly accounts: Accounts;
-  private readonly settings: SettingsCache;
-  private readonly delivery: Delivery;
+  readonly #options: ResolvedOptions;
+  readonly #logger: Logger;
+  readonly #log: RateLimitedLog;
+  readonly #accounts: Accounts;
+  readonly #settings: SettingsCache;
+  readonly #delivery: Delivery;
   /** Absent when sendOnlyOnChange is off: the hook then hashes nothing. */
-  private readonly changes: ChangeDetection | undefined;
-  private closed = false;
-  private closing: Promise<void> | undefined;
+  readonly #changes: ChangeDetection | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
   /** The drain at a natural exit while it runs; kept once it gave up, so that the process can end. */
-  private exitDrain: Promise<void> | undefined;
+  #exitDrain: Promise<void> | undefined;
 
   constructor(options: RudderStackIntegrationOptions) {
-    this.options = resolveOptions(options);
-    this.logger = this.options.logger;
-    this.log = new RateLimitedLog(this.logger, this.options.logIntervalMs);
-    const changes = this.options.sendOnlyOnChange && changeDetectionFor(this.options.sendOnlyOnChange, this.log, this.options.changeStoreTimeoutMs);
-    this.changes = changes;
-    this.accounts = new Accounts(changes && ((claim, delivered) => changes.settled(claim, delivered)));
-    this.settings = new SettingsCache({
-      source: this.options.config,
-      ttlMs: this.options.configTtlMs,
-      allowPrivateNetworks: this.options.allowPrivateNetworks,
-      logger: this.logger,
-      lookupTimeoutMs: this.options.settingsLookupTimeoutMs,
-      staleGraceMs: this.options.staleSettingsGraceMs,
-      onLookupError: () => this.accounts.configError(),
+    this.#options = resolveOptions(options);
+    this.#logger = this.#options.logger;
+    this.#log = new RateLimitedLog(this.#logger, this.#options.logIntervalMs);
+    const changes = this.#options.sendOnlyOnChange && changeDetectionFor(this.#options.sendOnlyOnChange, this.#log, this.#options.changeStoreTimeoutMs);
+    this.#changes = changes;
+    this.#accounts = new Accounts(changes && ((claim, delivered) => changes.settled(claim, delivered)));
+    this.#settings = new SettingsCache({
+      source: this.#options.config,
+      ttlMs: this.#options.configTtlMs,
+      allowPrivateNetworks: this.#options.allowPrivateNetworks,
+      logger: this.#logger,
+      lookupTimeoutMs: this.#options.settingsLookupTimeoutMs,
+      staleGraceMs: this.#options.staleSettingsGraceMs,
+      onLookupError: () => this.#accounts.configError(),
     });
     const sender = new HttpSender({
-      fetch: this.options.fetch,
-      gzip: this.options.gzip,
-      requestTimeoutMs: this.options.requestTimeoutMs,
-      allowPrivateNetworks: this.options.allowPrivateNetworks,
+      fetch: this.#options.fetch,
+      gzip: this.#options.gzip,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
+      allowPrivateNetworks: this.#options.allowPrivateNetworks,
     });
-    this.delivery = new Delivery(this.options, sender, this.accounts, this.log, this.logger);
-    flushBeforeExit(this.flushHeld);
+    this.#delivery = new Delivery(this.#options, sender, this.#accounts, this.#log, this.#logger);
+    flushBeforeExit(this.#flushHeld);
   }
 
   /** Synchronous; never throws; never waits on I/O. */
   postIdentityFetch(context: IdentityFetchContext): void {
     try {
-      this.accept(context);
+      this.#accept(context);
     } catch (error) {
-      this.countBadInput(error);
+      this.#countBadInput(error);
     }
   }
 
@@ -70,13 +70,13 @@ export class RudderStackIntegration implements AsyncDisposable {
    * with a shared change store, recorded there). Never rejects. Keeps the process alive until then.
    */
   flush(): Promise<void> {
-    return keepAliveUntil(this.flushUnheld());
+    return keepAliveUntil(this.#flushUnheld());
   }
 
-  private flushUnheld(): Promise<void> {
-    this.delivery.flushNow();
-    const settled = this.accounts.whenAllSettled();
-    const changes = this.changes;
+  #flushUnheld(): Promise<void> {
+    this.#delivery.flushNow();
+    const settled = this.#accounts.whenAllSettled();
+    const changes = this.#changes;
     return changes ? settled.then(() => changes.whenWritten()) : settled;
   }
 
@@ -86,9 +86,9 @@ export class RudderStackIntegration implements AsyncDisposable {
    * `dropped.close_timeout`. Runs once; later calls return the same promise.
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
-    this.closed = true;
-    this.closing ??= this.shutDown(options.timeoutMs ?? this.options.closeTimeoutMs);
-    return this.closing;
+    this.#closed = true;
+    this.#closing ??= this.#shutDown(options.timeoutMs ?? this.#options.closeTimeoutMs);
+    return this.#closing;
   }
 
   /** `await using integration = new RudderStackIntegration(...)` closes it (with close()'s default timeout) when the scope ends. */
@@ -98,46 +98,46 @@ export class RudderStackIntegration implements AsyncDisposable {
 
   /** Drops cached settings (and any cool-down they caused) for one environment, or all. */
   invalidate(environmentKey?: string): void {
-    this.settings.invalidate(environmentKey);
-    this.delivery.resume(environmentKey);
+    this.#settings.invalidate(environmentKey);
+    this.#delivery.resume(environmentKey);
   }
 
   /** A snapshot of the counters: what was received, sent, retried and dropped (by reason), and what is held now. */
   stats(): IntegrationStats {
-    return this.accounts.snapshot();
+    return this.#accounts.snapshot();
   }
 
   /** Capture, check, admit, route. Whatever throws here does so before the call is held. */
-  private accept(context: IdentityFetchContext): void {
-    if (this.closed) return this.accounts.end('closed');
+  #accept(context: IdentityFetchContext): void {
+    if (this.#closed) return this.#accounts.end('closed');
     const environmentKey = context.environmentKey;
     if (typeof environmentKey !== 'string' || environmentKey === '') {
       throw new InvalidInputError('invalid_input', 'environmentKey must be a non-empty string');
     }
-    const settings = this.settings.peek(environmentKey);
+    const settings = this.#settings.peek(environmentKey);
     // Not enabled or not usable here: nothing to map.
-    if (settings && settings.kind !== 'valid') return this.accounts.end(unroutableOutcome(settings));
+    if (settings && settings.kind !== 'valid') return this.#accounts.end(unroutableOutcome(settings));
 
-    const capture = captureIdentify(context, { valueMode: this.options.valueMode });
-    const changes = this.changes;
+    const capture = captureIdentify(context, { valueMode: this.#options.valueMode });
+    const changes = this.#changes;
     // Only change detection needs the traits in the hook; otherwise they are mapped after the host's request.
     const change = changes?.claimFor(environmentKey, capture.userId, capturedTraits(capture));
     const verdict = change && changes!.check(change);
-    if (verdict === 'unchanged') return this.accounts.end('unchanged');
-    if (!this.delivery.makeRoom(1)) {
+    if (verdict === 'unchanged') return this.#accounts.end('unchanged');
+    if (!this.#delivery.makeRoom(1)) {
       if (change) changes!.settled(change, false);
-      return this.accounts.end('queue_full');
+      return this.#accounts.end('queue_full');
     }
-    const event: AcceptedIdentify = { seq: this.accounts.hold(), environmentKey, capture, acceptedAt: monotonicMs(), change };
-    if (verdict instanceof Promise) this.routeWhenChanged(verdict, settings?.settings, event);
-    else this.route(settings?.settings, event);
+    const event: AcceptedIdentify = { seq: this.#accounts.hold(), environmentKey, capture, acceptedAt: monotonicMs(), change };
+    if (verdict instanceof Promise) this.#routeWhenChanged(verdict, settings?.settings, event);
+    else this.#route(settings?.settings, event);
   }
 
   /** A shared change store answers off the hook; the event is held meanwhile. */
-  private routeWhenChanged(verdict: Promise<ChangeVerdict>, settings: ValidatedSettings | undefined, event: AcceptedIdentify): void {
+  #routeWhenChanged(verdict: Promise<ChangeVerdict>, settings: ValidatedSettings | undefined, event: AcceptedIdentify): void {
     void verdict.then((answer) => {
-      if (answer === 'changed') this.route(settings, event);
-      else this.accounts.settle(event, 'unchanged');
+      if (answer === 'changed') this.#route(settings, event);
+      else this.#accounts.settle(event, 'unchanged');
     });
   }
 
@@ -145,26 +145,26 @@ export class RudderStackIntegration implements AsyncDisposable {
    * To delivery, or to wait for the environment's settings. Behind events already waiting for
    * them, so that an environment's events keep their order.
    */
-  private route(settings: ValidatedSettings | undefined, event: AcceptedIdentify): void {
+  #route(settings: ValidatedSettings | undefined, event: AcceptedIdentify): void {
     const { environmentKey } = event;
-    if (settings && !this.delivery.isParked(environmentKey)) return this.delivery.enqueue(event, settings);
-    if (!this.delivery.park(event)) return;
-    this.settings
+    if (settings && !this.#delivery.isParked(environmentKey)) return this.#delivery.enqueue(event, settings);
+    if (!this.#delivery.park(event)) return;
+    this.#settings
       .load(environmentKey)
-      .then((entry) => this.routeParked(environmentKey, entry))
-      .catch((error: unknown) => this.logger.error(`routing events of environment ${environmentKey} failed: ${String(error)}`));
+      .then((entry) => this.#routeParked(environmentKey, entry))
+      .catch((error: unknown) => this.#logger.error(`routing events of environment ${environmentKey} failed: ${String(error)}`));
   }
 
-  private routeParked(environmentKey: string, entry: SettingsEntry): void {
-    const unroutable = this.delivery.unpark(environmentKey, entry.kind === 'valid' ? entry.settings : undefined);
+  #routeParked(environmentKey: string, entry: SettingsEntry): void {
+    const unroutable = this.#delivery.unpark(environmentKey, entry.kind === 'valid' ? entry.settings : undefined);
     if (entry.kind === 'valid') return;
-    for (const event of unroutable) this.accounts.settle(event, unroutableOutcome(entry));
+    for (const event of unroutable) this.#accounts.settle(event, unroutableOutcome(entry));
   }
 
-  private countBadInput(error: unknown): void {
+  #countBadInput(error: unknown): void {
     const { reason, detail } = classifyBadInput(error);
-    this.accounts.end(reason);
-    this.log.warn(reason, `ignored an identities hook call (${reason}): ${detail.slice(0, 200)}`);
+    this.#accounts.end(reason);
+    this.#log.warn(reason, `ignored an identities hook call (${reason}): ${detail.slice(0, 200)}`);
   }
 
   /**
@@ -172,33 +172,33 @@ export class RudderStackIntegration implements AsyncDisposable {
    * the process alive until it settles, for at most close()'s default deadline; past it, one
    * line says what the exit loses.
    */
-  private readonly flushHeld = (): void => {
-    if (this.accounts.held === 0 || this.exitDrain) return;
-    const waitMs = this.options.closeTimeoutMs;
-    const drain = keepAliveUntil(settlesWithin(this.flushUnheld(), waitMs));
-    this.exitDrain = drain.then((settled) => {
-      if (settled) this.exitDrain = undefined;
+  readonly #flushHeld = (): void => {
+    if (this.#accounts.held === 0 || this.#exitDrain) return;
+    const waitMs = this.#options.closeTimeoutMs;
+    const drain = keepAliveUntil(settlesWithin(this.#flushUnheld(), waitMs));
+    this.#exitDrain = drain.then((settled) => {
+      if (settled) this.#exitDrain = undefined;
       else {
-        this.logger.warn(
-          `the process is exiting with ${this.accounts.held} event(s) undelivered after waiting ${waitMs} ms for delivery; ` +
+        this.#logger.warn(
+          `the process is exiting with ${this.#accounts.held} event(s) undelivered after waiting ${waitMs} ms for delivery; ` +
             'await integration.close({ timeoutMs }) before it ends to choose how long to wait',
         );
       }
     });
   };
 
-  private async shutDown(timeoutMs: number): Promise<void> {
+  async #shutDown(timeoutMs: number): Promise<void> {
     const settled = this.flush();
     if (!(await settlesWithin(settled, timeoutMs))) {
-      const abandoned = this.accounts.held;
-      this.delivery.abandon();
+      const abandoned = this.#accounts.held;
+      this.#delivery.abandon();
       await settled;
-      this.logger.warn(
+      this.#logger.warn(
         `closed after ${timeoutMs} ms with ${abandoned} event(s) undelivered; they are counted in stats().dropped.close_timeout`,
       );
     }
-    this.delivery.stop();
-    stopFlushingBeforeExit(this.flushHeld);
+    this.#delivery.stop();
+    stopFlushingBeforeExit(this.#flushHeld);
   }
 }
 

@@ -30,36 +30,44 @@ export function guardLogger(logger: Logger): Logger {
  * input cannot flood the host's logs. Counts what it held back and reports it with the next line.
  */
 export class RateLimitedLog {
-  private readonly lastSaid = new Map<string, { at: number; suppressed: number }>();
+  readonly #lastSaid = new Map<string, { at: number; suppressed: number }>();
+
+  readonly #logger: Logger;
+  readonly #intervalMs: number;
+  readonly #now: () => number;
 
   constructor(
-    private readonly logger: Logger,
-    private readonly intervalMs: number,
-    private readonly now: () => number = monotonicMs,
-  ) {}
+    logger: Logger,
+    intervalMs: number,
+    now: () => number = monotonicMs,
+  ) {
+    this.#logger = logger;
+    this.#intervalMs = intervalMs;
+    this.#now = now;
+  }
 
   warn(key: string, message: string): void {
-    this.say('warn', key, message);
+    this.#say('warn', key, message);
   }
 
   error(key: string, message: string): void {
-    this.say('error', key, message);
+    this.#say('error', key, message);
   }
 
   /** Lets the next line for this key through at once (after a settings change, say). */
   forget(key: string): void {
-    this.lastSaid.delete(key);
+    this.#lastSaid.delete(key);
   }
 
-  private say(level: 'warn' | 'error', key: string, message: string): void {
-    const now = this.now();
-    const last = this.lastSaid.get(key);
-    if (last && now - last.at < this.intervalMs) {
+  #say(level: 'warn' | 'error', key: string, message: string): void {
+    const now = this.#now();
+    const last = this.#lastSaid.get(key);
+    if (last && now - last.at < this.#intervalMs) {
       last.suppressed++;
       return;
     }
     const held = last && last.suppressed > 0 ? ` (${last.suppressed} similar messages suppressed)` : '';
-    this.lastSaid.set(key, { at: now, suppressed: 0 });
-    this.logger[level](message + held);
+    this.#lastSaid.set(key, { at: now, suppressed: 0 });
+    this.#logger[level](message + held);
   }
 }

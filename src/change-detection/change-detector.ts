@@ -43,31 +43,34 @@ export function changeDetectionFor(options: ResolvedChangeOptions, log: RateLimi
 /** Claims are keyed by environment and identifier, and made unique by a token. */
 class Claims {
   /** Tokens are `<this detector>.<counter>`: unique across replicas without a random draw per call. */
-  private readonly tokenPrefix = `${randomBytes(6).toString('base64url')}.`;
-  private made = 0;
+  readonly #tokenPrefix = `${randomBytes(6).toString('base64url')}.`;
+  #made = 0;
 
   claimFor(environmentKey: string, identifier: string, traits: TraitList): ChangeClaim {
     return {
       key: `${environmentKey.length}:${environmentKey}:${identifier}`,
       hash: hashTraits(traits),
-      token: this.tokenPrefix + (++this.made).toString(36),
+      token: this.#tokenPrefix + (++this.#made).toString(36),
     };
   }
 }
 
 /** The in-process store: checked in the hook, so an unchanged identify takes no room in the queue. */
 class MemoryChangeDetection extends Claims implements ChangeDetection {
-  constructor(private readonly memory: MemoryChangeStore) {
+  readonly #memory: MemoryChangeStore;
+
+  constructor(memory: MemoryChangeStore) {
     super();
+    this.#memory = memory;
   }
 
   check(claim: ChangeClaim): ChangeVerdict {
-    return this.memory.claim(claim);
+    return this.#memory.claim(claim);
   }
 
   settled(claim: ChangeClaim, delivered: boolean): void {
-    if (delivered) this.memory.confirm(claim);
-    else this.memory.release(claim);
+    if (delivered) this.#memory.confirm(claim);
+    else this.#memory.release(claim);
   }
 
   whenWritten(): Promise<void> {
@@ -80,66 +83,75 @@ class MemoryChangeDetection extends Claims implements ChangeDetection {
  * A store that fails or is slow never holds an identify back: it is sent.
  */
 class SharedChangeDetection extends Claims implements ChangeDetection {
-  private readonly storeCalls: Array<() => void> = [];
-  private storeCallsScheduled = false;
+  readonly #storeCalls: Array<() => void> = [];
+  #storeCallsScheduled = false;
   /** Claims checked but not yet asked: one settled meanwhile is never asked (nothing to release). */
-  private readonly notYetAsked = new Set<string>();
-  private readonly writesInProgress = new Set<Promise<void>>();
+  readonly #notYetAsked = new Set<string>();
+  readonly #writesInProgress = new Set<Promise<void>>();
+
+  readonly #store: SharedChangeStore;
+  readonly #ttlMs: number;
+  readonly #log: RateLimitedLog;
+  readonly #timeoutMs: number;
 
   constructor(
-    private readonly store: SharedChangeStore,
-    private readonly ttlMs: number,
-    private readonly log: RateLimitedLog,
-    private readonly timeoutMs: number,
+    store: SharedChangeStore,
+    ttlMs: number,
+    log: RateLimitedLog,
+    timeoutMs: number,
   ) {
     super();
+    this.#store = store;
+    this.#ttlMs = ttlMs;
+    this.#log = log;
+    this.#timeoutMs = timeoutMs;
   }
 
   check(claim: ChangeClaim): Promise<ChangeVerdict> {
-    this.notYetAsked.add(claim.token);
+    this.#notYetAsked.add(claim.token);
     return new Promise((resolve) => {
-      this.callStore(() => {
-        if (!this.notYetAsked.delete(claim.token)) return;
-        void this.ask('claim', () => this.store.claim(claim)).then((verdict) => resolve(verdict ?? 'changed'));
+      this.#callStore(() => {
+        if (!this.#notYetAsked.delete(claim.token)) return;
+        void this.#ask('claim', () => this.#store.claim(claim)).then((verdict) => resolve(verdict ?? 'changed'));
       });
     });
   }
 
   settled(claim: ChangeClaim, delivered: boolean): void {
-    if (!delivered && this.notYetAsked.delete(claim.token)) return;
+    if (!delivered && this.#notYetAsked.delete(claim.token)) return;
     // Registered now, not when it starts, so that a flush() right after waits for it.
     const write: Promise<void> = new Promise<void>((resolve) => {
-      this.callStore(() => {
-        const call = delivered ? () => this.store.confirm(claim, this.ttlMs) : () => this.store.release(claim);
-        void this.ask(delivered ? 'confirm' : 'release', call).then(() => resolve());
+      this.#callStore(() => {
+        const call = delivered ? () => this.#store.confirm(claim, this.#ttlMs) : () => this.#store.release(claim);
+        void this.#ask(delivered ? 'confirm' : 'release', call).then(() => resolve());
       });
-    }).finally(() => this.writesInProgress.delete(write));
-    this.writesInProgress.add(write);
+    }).finally(() => this.#writesInProgress.delete(write));
+    this.#writesInProgress.add(write);
   }
 
   async whenWritten(): Promise<void> {
-    await Promise.all([...this.writesInProgress]);
+    await Promise.all([...this.#writesInProgress]);
   }
 
-  private callStore(call: () => void): void {
-    this.storeCalls.push(call);
-    if (!this.storeCallsScheduled) {
-      this.storeCallsScheduled = true;
-      setImmediate(this.runStoreCalls);
+  #callStore(call: () => void): void {
+    this.#storeCalls.push(call);
+    if (!this.#storeCallsScheduled) {
+      this.#storeCallsScheduled = true;
+      setImmediate(this.#runStoreCalls);
     }
   }
 
-  private readonly runStoreCalls = (): void => {
-    this.storeCallsScheduled = false;
-    for (const call of this.storeCalls.splice(0)) call();
+  readonly #runStoreCalls = (): void => {
+    this.#storeCallsScheduled = false;
+    for (const call of this.#storeCalls.splice(0)) call();
   };
 
   /** The store's answer, or undefined when it failed or took too long (logged). Never rejects. */
-  private async ask<T>(operation: string, call: () => Promise<T>): Promise<T | undefined> {
+  async #ask<T>(operation: string, call: () => Promise<T>): Promise<T | undefined> {
     try {
-      return await withTimeout(call, this.timeoutMs);
+      return await withTimeout(call, this.#timeoutMs);
     } catch (error) {
-      this.log.warn(
+      this.#log.warn(
         'change_store',
         `sendOnlyOnChange: the shared change store failed (${operation}: ${String(error instanceof Error ? error.message : error).slice(0, 200)}); ` +
           'identifies are sent without the check meanwhile, and a delivered state may be sent again',

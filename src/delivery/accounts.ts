@@ -21,36 +21,40 @@ export type ClaimSettled = (claim: ChangeClaim, delivered: boolean) => void;
  * `received = skipped + unchanged + Σdropped + delivered + queued + inFlight − splitEvents`.
  */
 export class Accounts {
-  private readonly counters = new Counters();
-  private readonly ledger = new SettlementLedger();
+  readonly #counters = new Counters();
+  readonly #ledger = new SettlementLedger();
 
-  constructor(private readonly claimSettled?: ClaimSettled) {}
+  readonly #claimSettled: ClaimSettled | undefined;
+
+  constructor(claimSettled?: ClaimSettled) {
+    this.#claimSettled = claimSettled;
+  }
 
   /** A hook call that ends without being held. */
   end(outcome: Exclude<Outcome, 'delivered'>): void {
-    this.counters.received++;
-    this.count(outcome, 1);
+    this.#counters.received++;
+    this.#count(outcome, 1);
   }
 
   /** A hook call held until it settles; returns its number. */
   hold(): number {
-    this.counters.received++;
-    return this.ledger.accept();
+    this.#counters.received++;
+    return this.#ledger.accept();
   }
 
   /** Events held and not yet settled: waiting for settings, queued, or in a request. */
   get held(): number {
-    return this.ledger.held;
+    return this.#ledger.held;
   }
 
   /** True while a flush waits for this event: it must not linger in a batch. */
   isAwaited(seq: number): boolean {
-    return this.ledger.isAwaited(seq);
+    return this.#ledger.isAwaited(seq);
   }
 
   /** Resolves once every event held so far has settled. */
   whenAllSettled(): Promise<void> {
-    return this.ledger.whenAllSettled();
+    return this.#ledger.whenAllSettled();
   }
 
   /**
@@ -58,61 +62,61 @@ export class Accounts {
    * differently, and rather than remember half a state, none is remembered.
    */
   split(event: Accountable, parts: number): void {
-    this.ledger.acceptMore(event.seq, parts - 1);
-    this.counters.splitEvents += parts - 1;
-    if (event.change) this.claimSettled?.(event.change, false);
+    this.#ledger.acceptMore(event.seq, parts - 1);
+    this.#counters.splitEvents += parts - 1;
+    if (event.change) this.#claimSettled?.(event.change, false);
   }
 
   /** Serialized events placed in a destination's queue. */
   queued(count: number): void {
-    this.counters.enqueued += count;
+    this.#counters.enqueued += count;
   }
 
   /** Events that went into a request. */
   toRequest(count: number): void {
-    this.counters.inFlight += count;
+    this.#counters.inFlight += count;
   }
 
   /** Settles a held event that is not in a request. An 'unchanged' verdict made no claim to release. */
   settle(event: Accountable, outcome: Exclude<Outcome, 'delivered'>): void {
-    this.count(outcome, 1);
-    this.ledger.settle(event.seq);
-    if (event.change && outcome !== 'unchanged') this.claimSettled?.(event.change, false);
+    this.#count(outcome, 1);
+    this.#ledger.settle(event.seq);
+    if (event.change && outcome !== 'unchanged') this.#claimSettled?.(event.change, false);
   }
 
   /** Settles events that were in a request. */
   settleRequest(events: readonly Accountable[], result: 'delivered' | DropReason): void {
-    this.counters.inFlight -= events.length;
-    this.count(result, events.length);
+    this.#counters.inFlight -= events.length;
+    this.#count(result, events.length);
     for (const event of events) {
-      this.ledger.settle(event.seq);
-      if (event.change) this.claimSettled?.(event.change, result === 'delivered');
+      this.#ledger.settle(event.seq);
+      if (event.change) this.#claimSettled?.(event.change, result === 'delivered');
     }
   }
 
   /** An attempt after a batch's first. */
   retried(): void {
-    this.counters.retried++;
+    this.#counters.retried++;
   }
 
   /** Traits left out because a value alone is larger than an event may be. */
   traitsDropped(count: number): void {
-    this.counters.traitsDropped += count;
+    this.#counters.traitsDropped += count;
   }
 
   /** A settings lookup that failed. */
   configError(): void {
-    this.counters.configErrors++;
+    this.#counters.configErrors++;
   }
 
   snapshot(): IntegrationStats {
-    return this.counters.snapshot(this.ledger.held);
+    return this.#counters.snapshot(this.#ledger.held);
   }
 
-  private count(outcome: Outcome, count: number): void {
-    if (outcome === 'delivered') this.counters.delivered += count;
-    else if (outcome === 'skipped') this.counters.skipped += count;
-    else if (outcome === 'unchanged') this.counters.unchanged += count;
-    else this.counters.dropped[outcome] += count;
+  #count(outcome: Outcome, count: number): void {
+    if (outcome === 'delivered') this.#counters.delivered += count;
+    else if (outcome === 'skipped') this.#counters.skipped += count;
+    else if (outcome === 'unchanged') this.#counters.unchanged += count;
+    else this.#counters.dropped[outcome] += count;
   }
 }

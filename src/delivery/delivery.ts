@@ -53,50 +53,62 @@ interface IntakeItem extends AcceptedIdentify {
  * never rejections.
  */
 export class Delivery {
-  private readonly destinations = new Map<string, Destination>();
+  readonly #destinations = new Map<string, Destination>();
   /** Each settings object's destination key, made once: settings stay cached across many events. */
-  private readonly destinationKeys = new WeakMap<ValidatedSettings, string>();
+  readonly #destinationKeys = new WeakMap<ValidatedSettings, string>();
   /** Events waiting for their environment's settings, by environment, oldest first. */
-  private readonly parked = new Map<string, AcceptedIdentify[]>();
+  readonly #parked = new Map<string, AcceptedIdentify[]>();
   /** Events the hook handed over since the last intake pass; serialized off the hook's call. */
-  private readonly intake = new Denque<IntakeItem>();
-  private intakeScheduled = false;
-  private readonly shutdown = new AbortController();
-  private readonly clock: Clock = {
+  readonly #intake = new Denque<IntakeItem>();
+  #intakeScheduled = false;
+  readonly #shutdown = new AbortController();
+  readonly #clock: Clock = {
     now: monotonicMs,
-    sleep: (ms) => sleep(ms, this.shutdown.signal).then(() => !this.shutdown.signal.aborted),
+    sleep: (ms) => sleep(ms, this.#shutdown.signal).then(() => !this.#shutdown.signal.aborted),
   };
 
+  readonly #options: DeliveryOptions;
+  readonly #sender: HttpSender;
+  readonly #accounts: Accounts;
+  readonly #log: RateLimitedLog;
+  readonly #logger: Logger;
+
   constructor(
-    private readonly options: DeliveryOptions,
-    private readonly sender: HttpSender,
-    private readonly accounts: Accounts,
-    private readonly log: RateLimitedLog,
-    private readonly logger: Logger,
-  ) {}
+    options: DeliveryOptions,
+    sender: HttpSender,
+    accounts: Accounts,
+    log: RateLimitedLog,
+    logger: Logger,
+  ) {
+    this.#options = options;
+    this.#sender = sender;
+    this.#accounts = accounts;
+    this.#log = log;
+    this.#logger = logger;
+  }
 
   /** The hook's part: O(1), no mapping, no serialization, no I/O. */
   enqueue(event: AcceptedIdentify, settings: ValidatedSettings): void {
-    this.intake.push({ ...event, settings });
-    if (!this.intakeScheduled) {
-      this.intakeScheduled = true;
-      setImmediate(this.processIntake);
+    this.#intake.push({ ...event, settings });
+    if (!this.#intakeScheduled) {
+      this.#intakeScheduled = true;
+      setImmediate(this.#processIntake);
     }
   }
 
   /** True while events of this environment wait for its settings: later ones must queue behind them. */
   isParked(environmentKey: string): boolean {
-    return this.parked.has(environmentKey);
+    return this.#parked.has(environmentKey);
   }
 
   /** Holds an event until its environment's settings are known; true for the first, which must start the lookup. */
   park(event: AcceptedIdentify): boolean {
-    const waiting = this.parked.get(event.environmentKey);
+    const waiting = this.#parked.get(event.environmentKey);
     if (waiting) {
       waiting.push(event);
       return false;
     }
-    this.parked.set(event.environmentKey, [event]);
+    this.#parked.set(event.environmentKey, [event]);
     return true;
   }
 
@@ -105,8 +117,8 @@ export class Delivery {
    * usable settings they are handed back, for the caller to settle with its reason.
    */
   unpark(environmentKey: string, settings: ValidatedSettings | undefined): AcceptedIdentify[] {
-    const waiting = this.parked.get(environmentKey) ?? [];
-    this.parked.delete(environmentKey);
+    const waiting = this.#parked.get(environmentKey) ?? [];
+    this.#parked.delete(environmentKey);
     if (!settings) return waiting;
     for (const event of waiting) this.enqueue(event, settings);
     return [];
@@ -114,10 +126,10 @@ export class Delivery {
 
   /** Sends everything held now, full batches or not. */
   flushNow(): void {
-    this.processIntake();
-    for (const destination of this.destinations.values()) {
+    this.#processIntake();
+    for (const destination of this.#destinations.values()) {
       destination.markAllDue();
-      this.pump(destination);
+      this.#pump(destination);
     }
   }
 
@@ -126,196 +138,196 @@ export class Delivery {
    * in a request. False when that is not possible (the rest are in requests already).
    */
   makeRoom(count: number): boolean {
-    while (this.accounts.held + count > this.options.maxQueueSize) {
-      if (!this.evictOldest()) return false;
+    while (this.#accounts.held + count > this.#options.maxQueueSize) {
+      if (!this.#evictOldest()) return false;
     }
     return true;
   }
 
   /** Lifts the cool-down of destinations that serve this environment (all when none is named). */
   resume(environmentKey?: string): void {
-    for (const destination of this.destinations.values()) {
+    for (const destination of this.#destinations.values()) {
       if (environmentKey === undefined || destination.serves(environmentKey)) destination.resume();
     }
   }
 
   /** Gives up on everything: requests and retry waits end at once, every held event is dropped. */
   abandon(): void {
-    this.shutdown.abort();
-    for (const waiting of this.parked.values()) for (const event of waiting) this.accounts.settle(event, 'close_timeout');
-    this.parked.clear();
-    this.processIntake();
-    for (const destination of this.destinations.values()) {
-      this.dropPending(destination, 'close_timeout');
+    this.#shutdown.abort();
+    for (const waiting of this.#parked.values()) for (const event of waiting) this.#accounts.settle(event, 'close_timeout');
+    this.#parked.clear();
+    this.#processIntake();
+    for (const destination of this.#destinations.values()) {
+      this.#dropPending(destination, 'close_timeout');
       destination.clearFlushTimer();
     }
   }
 
   /** Releases timers and sockets once nothing is held. */
   stop(): void {
-    for (const destination of this.destinations.values()) destination.clearFlushTimer();
-    this.sender.close();
+    for (const destination of this.#destinations.values()) destination.clearFlushTimer();
+    this.#sender.close();
   }
 
   /** Drops the oldest event that is not in a request: parked, in the intake, or queued. */
-  private evictOldest(): boolean {
+  #evictOldest(): boolean {
     let oldest: { event: { seq: number; change?: ChangeClaim }; remove: () => void } | undefined;
     const consider = (event: { seq: number; change?: ChangeClaim } | undefined, remove: () => void): void => {
       if (event && (!oldest || event.seq < oldest.event.seq)) oldest = { event, remove };
     };
-    consider(this.intake.peekFront(), () => this.intake.shift());
-    for (const destination of this.destinations.values()) consider(destination.oldest(), () => destination.removeOldest());
+    consider(this.#intake.peekFront(), () => this.#intake.shift());
+    for (const destination of this.#destinations.values()) consider(destination.oldest(), () => destination.removeOldest());
     // The lookup still runs: an emptied list stays, and later events still queue behind it.
-    for (const waiting of this.parked.values()) consider(waiting[0], () => waiting.shift());
+    for (const waiting of this.#parked.values()) consider(waiting[0], () => waiting.shift());
     if (!oldest) return false;
     oldest.remove();
-    this.accounts.settle(oldest.event, 'queue_full');
-    this.log.warn('queue_full', say.QUEUE_FULL_OLDEST);
+    this.#accounts.settle(oldest.event, 'queue_full');
+    this.#log.warn('queue_full', say.QUEUE_FULL_OLDEST);
     return true;
   }
 
-  private readonly processIntake = (): void => {
-    this.intakeScheduled = false;
+  readonly #processIntake = (): void => {
+    this.#intakeScheduled = false;
     const touched = new Set<Destination>();
-    for (let item = this.intake.shift(); item; item = this.intake.shift()) {
-      const destination = this.placeContained(item);
+    for (let item = this.#intake.shift(); item; item = this.#intake.shift()) {
+      const destination = this.#placeContained(item);
       if (destination) touched.add(destination);
     }
-    for (const destination of touched) this.pump(destination);
+    for (const destination of touched) this.#pump(destination);
   };
 
   /**
    * Places one event; whatever it throws (input odd enough to break mapping or serializing) costs
    * that event alone, counted and logged, and never reaches the host's process.
    */
-  private placeContained(item: IntakeItem): Destination | undefined {
+  #placeContained(item: IntakeItem): Destination | undefined {
     try {
-      return this.place(item);
+      return this.#place(item);
     } catch (error) {
-      this.log.error(`unmappable:${item.environmentKey}`, say.unmappableText(item.environmentKey, error));
-      this.accounts.settle(item, 'invalid_input');
+      this.#log.error(`unmappable:${item.environmentKey}`, say.unmappableText(item.environmentKey, error));
+      this.#accounts.settle(item, 'invalid_input');
       return undefined;
     }
   }
 
   /** Maps and serializes one identify into its destination's queue; returns the destination, or none if dropped. */
-  private place(item: IntakeItem): Destination | undefined {
-    if (this.shutdown.signal.aborted) return this.settleUnsent(item, 'close_timeout');
-    const destination = this.destinationFor(item.settings);
+  #place(item: IntakeItem): Destination | undefined {
+    if (this.#shutdown.signal.aborted) return this.#settleUnsent(item, 'close_timeout');
+    const destination = this.#destinationFor(item.settings);
     destination.serve(item.environmentKey);
-    if (destination.isPaused(monotonicMs())) return this.settleUnsent(item, 'rejected');
+    if (destination.isPaused(monotonicMs())) return this.#settleUnsent(item, 'rejected');
 
-    const { events, oversizedTraits } = serializeIdentify(item.capture, this.options.maxEventBytes);
+    const { events, oversizedTraits } = serializeIdentify(item.capture, this.#options.maxEventBytes);
     if (oversizedTraits.length > 0) {
-      this.accounts.traitsDropped(oversizedTraits.length);
-      this.log.warn(
+      this.#accounts.traitsDropped(oversizedTraits.length);
+      this.#log.warn(
         `trait_too_large:${item.environmentKey}`,
-        say.traitsLeftOutText(item.environmentKey, oversizedTraits, item.capture.userId, this.options.maxEventBytes),
+        say.traitsLeftOutText(item.environmentKey, oversizedTraits, item.capture.userId, this.#options.maxEventBytes),
       );
     }
     if (events.length === 0) {
-      this.log.warn(`event_too_large:${item.environmentKey}`, say.eventTooLargeText(item.environmentKey, item.capture.userId, this.options.maxEventBytes));
-      return this.settleUnsent(item, 'event_too_large');
+      this.#log.warn(`event_too_large:${item.environmentKey}`, say.eventTooLargeText(item.environmentKey, item.capture.userId, this.#options.maxEventBytes));
+      return this.#settleUnsent(item, 'event_too_large');
     }
     let change = item.change;
     if (events.length > 1) {
       // The hook made room for one event; the parts must fit under maxQueueSize too.
       if (!this.makeRoom(events.length - 1)) {
-        this.log.warn('queue_full', say.QUEUE_FULL_NEWEST);
-        return this.settleUnsent(item, 'queue_full');
+        this.#log.warn('queue_full', say.QUEUE_FULL_NEWEST);
+        return this.#settleUnsent(item, 'queue_full');
       }
-      this.accounts.split(item, events.length);
+      this.#accounts.split(item, events.length);
       change = undefined;
     }
-    const due = this.accounts.isAwaited(item.seq);
-    this.accounts.queued(events.length);
+    const due = this.#accounts.isAwaited(item.seq);
+    this.#accounts.queued(events.length);
     for (const { json } of events) destination.push({ seq: item.seq, environmentKey: item.environmentKey, json, acceptedAt: item.acceptedAt, change }, due);
     return destination;
   }
 
-  private settleUnsent(item: IntakeItem, reason: DropReason): undefined {
-    this.accounts.settle(item, reason);
+  #settleUnsent(item: IntakeItem, reason: DropReason): undefined {
+    this.#accounts.settle(item, reason);
     return undefined;
   }
 
-  private destinationFor(settings: ValidatedSettings): Destination {
-    let key = this.destinationKeys.get(settings);
+  #destinationFor(settings: ValidatedSettings): Destination {
+    let key = this.#destinationKeys.get(settings);
     if (key === undefined) {
       key = `${settings.dataPlaneUrl}\n${settings.writeKey}`;
-      this.destinationKeys.set(settings, key);
+      this.#destinationKeys.set(settings, key);
     }
-    let destination = this.destinations.get(key);
+    let destination = this.#destinations.get(key);
     if (!destination) {
       const endpoint = endpointFor(settings.dataPlaneUrl, settings.writeKey);
-      destination = new Destination(key, endpoint, endpoint.redact(settings.dataPlaneUrl), this.options);
-      this.destinations.set(key, destination);
+      destination = new Destination(key, endpoint, endpoint.redact(settings.dataPlaneUrl), this.#options);
+      this.#destinations.set(key, destination);
     }
     return destination;
   }
 
   /** Starts every batch the destination has ready and room for, then re-arms its flush timer. */
-  private pump(destination: Destination): void {
-    for (let batch = destination.startRequest(); batch; batch = destination.startRequest()) void this.send(destination, batch);
-    destination.armFlushTimer(monotonicMs(), () => this.pump(destination));
+  #pump(destination: Destination): void {
+    for (let batch = destination.startRequest(); batch; batch = destination.startRequest()) void this.#send(destination, batch);
+    destination.armFlushTimer(monotonicMs(), () => this.#pump(destination));
     // An idle destination is forgotten unless it remembers a pause; the next event makes it anew.
-    if (destination.isForgettable()) this.destinations.delete(destination.key);
+    if (destination.isForgettable()) this.#destinations.delete(destination.key);
   }
 
   /** One request's batch, through the retry loop; each step is counted and said as it happens. */
-  private async send(destination: Destination, batch: QueuedEvent[]): Promise<void> {
-    this.accounts.toRequest(batch.length);
+  async #send(destination: Destination, batch: QueuedEvent[]): Promise<void> {
+    this.#accounts.toRequest(batch.length);
     try {
-      for await (const step of deliverBatch(batch, this.retryLoopFor(destination))) this.apply(destination, step);
+      for await (const step of deliverBatch(batch, this.#retryLoopFor(destination))) this.#apply(destination, step);
     } catch (error) {
-      this.log.error('internal', say.unexpectedText(error));
+      this.#log.error('internal', say.unexpectedText(error));
     } finally {
       destination.endRequest();
-      this.pump(destination);
+      this.#pump(destination);
     }
   }
 
-  private retryLoopFor(destination: Destination): RetryLoop {
+  #retryLoopFor(destination: Destination): RetryLoop {
     return {
       target: {
         send: (events, retry) => {
-          if (retry) this.accounts.retried();
-          return this.sender.send(destination.endpoint, batchBody(events, new Date().toISOString()), this.shutdown.signal);
+          if (retry) this.#accounts.retried();
+          return this.#sender.send(destination.endpoint, batchBody(events, new Date().toISOString()), this.#shutdown.signal);
         },
         isPaused: () => destination.isPaused(monotonicMs()),
       },
-      policy: this.options,
-      clock: this.clock,
+      policy: this.#options,
+      clock: this.#clock,
       random: Math.random,
     };
   }
 
-  private apply(destination: Destination, step: DeliveryStep): void {
+  #apply(destination: Destination, step: DeliveryStep): void {
     const describe = (): string => say.destinationText(destination.dataPlaneUrl, environmentsOf(step.events));
     if (step.kind === 'pause') {
       const coolDownMs = destination.pause(monotonicMs());
       if (coolDownMs === undefined) return;
-      this.dropPending(destination, 'rejected');
-      this.logger.warn(say.pausedText(describe(), step.outcome, coolDownMs));
+      this.#dropPending(destination, 'rejected');
+      this.#logger.warn(say.pausedText(describe(), step.outcome, coolDownMs));
       return;
     }
     if (step.result === 'delivered') destination.delivered();
     if (step.because === 'refused' && step.last) {
-      this.log.warn(`rejected:${destination.dataPlaneUrl}`, say.refusedText(describe(), step.events.length, step.last));
+      this.#log.warn(`rejected:${destination.dataPlaneUrl}`, say.refusedText(describe(), step.events.length, step.last));
     }
     if (step.because === 'exhausted') {
-      this.log.warn(`retries_exhausted:${destination.dataPlaneUrl}`, say.exhaustedText(describe(), step.events.length, step.attempts, step.last));
+      this.#log.warn(`retries_exhausted:${destination.dataPlaneUrl}`, say.exhaustedText(describe(), step.events.length, step.attempts, step.last));
     }
-    this.accounts.settleRequest(step.events, step.result);
-    this.report(destination, step);
+    this.#accounts.settleRequest(step.events, step.result);
+    this.#report(destination, step);
   }
 
-  private dropPending(destination: Destination, reason: DropReason): void {
-    for (let event = destination.removeOldest(); event; event = destination.removeOldest()) this.accounts.settle(event, reason);
+  #dropPending(destination: Destination, reason: DropReason): void {
+    for (let event = destination.removeOldest(); event; event = destination.removeOldest()) this.#accounts.settle(event, reason);
   }
 
   /** Tells the host's `onBatchResult` what became of a request's events. */
-  private report(destination: Destination, step: Extract<DeliveryStep, { kind: 'settled' }>): void {
-    const report = this.options.onBatchResult;
+  #report(destination: Destination, step: Extract<DeliveryStep, { kind: 'settled' }>): void {
+    const report = this.#options.onBatchResult;
     if (!report) return;
     const { last } = step;
     try {
@@ -329,7 +341,7 @@ export class Delivery {
         ...(last?.kind === 'network-error' ? { error: last.message, timedOut: last.timedOut } : {}),
       });
     } catch (error) {
-      this.log.error('onBatchResult', say.reportThrewText(error));
+      this.#log.error('onBatchResult', say.reportThrewText(error));
     }
   }
 }

@@ -32,57 +32,61 @@ export interface DestinationLimits {
  * the caller.
  */
 export class Destination {
-  private readonly pending = new Denque<QueuedEvent>();
+  readonly #pending = new Denque<QueuedEvent>();
   /** Batch-body bytes of everything pending. */
-  private pendingBytes = 0;
+  #pendingBytes = 0;
   /** Events at the head of `pending` that must go now, full batch or not (interval passed, or flushed). */
-  private dueCount = 0;
-  private requestsInFlight = 0;
+  #dueCount = 0;
+  #requestsInFlight = 0;
   /** A ready batch waited for a free request slot: the next request takes all that fit. */
-  private backlogged = false;
+  #backlogged = false;
   /** Environments seen routing here: `invalidate(environmentKey)` lifts a pause of the destinations that serve it. */
-  private readonly environments = new Set<string>();
+  readonly #environments = new Set<string>();
   /** Until when (monotonic clock) the data plane has refused this destination's key or source. */
-  private pausedUntil = 0;
+  #pausedUntil = 0;
   /** Consecutive pauses, for a growing cool-down; reset by a delivery. */
-  private pauses = 0;
-  private flushTimer: NodeJS.Timeout | undefined;
+  #pauses = 0;
+  #flushTimer: NodeJS.Timeout | undefined;
+
+  readonly #limits: DestinationLimits;
 
   constructor(
     readonly key: string,
     readonly endpoint: Endpoint,
     /** Data plane URL, for messages (never the write key). */
     readonly dataPlaneUrl: string,
-    private readonly limits: DestinationLimits,
-  ) {}
+    limits: DestinationLimits,
+  ) {
+    this.#limits = limits;
+  }
 
   /** Notes that an environment routes here, whether or not its events get through. */
   serve(environmentKey: string): void {
-    this.environments.add(environmentKey);
+    this.#environments.add(environmentKey);
   }
 
   push(event: QueuedEvent, due: boolean): void {
-    this.pending.push(event);
-    this.pendingBytes += batchBytesOf(event.json.length);
-    if (due) this.dueCount = this.pending.length;
+    this.#pending.push(event);
+    this.#pendingBytes += batchBytesOf(event.json.length);
+    if (due) this.#dueCount = this.#pending.length;
   }
 
   /** Everything pending now must go without waiting for a full batch. */
   markAllDue(): void {
-    this.dueCount = this.pending.length;
+    this.#dueCount = this.#pending.length;
   }
 
   /** The oldest pending event, if any. */
   oldest(): QueuedEvent | undefined {
-    return this.pending.peekFront();
+    return this.#pending.peekFront();
   }
 
   /** Removes and returns the oldest pending event. */
   removeOldest(): QueuedEvent | undefined {
-    const head = this.pending.shift();
+    const head = this.#pending.shift();
     if (head) {
-      this.pendingBytes -= batchBytesOf(head.json.length);
-      if (this.dueCount > 0) this.dueCount--;
+      this.#pendingBytes -= batchBytesOf(head.json.length);
+      if (this.#dueCount > 0) this.#dueCount--;
     }
     return head;
   }
@@ -94,33 +98,33 @@ export class Destination {
    * requests, which costs both ends less per event.
    */
   startRequest(): QueuedEvent[] | undefined {
-    if (!this.hasBatchReady()) return undefined;
+    if (!this.#hasBatchReady()) return undefined;
     if (this.slotsBusy()) {
-      this.backlogged = true;
+      this.#backlogged = true;
       return undefined;
     }
-    const maxEvents = this.backlogged ? Number.POSITIVE_INFINITY : this.limits.flushAt;
-    this.backlogged = false;
+    const maxEvents = this.#backlogged ? Number.POSITIVE_INFINITY : this.#limits.flushAt;
+    this.#backlogged = false;
     const batch: QueuedEvent[] = [];
     let bytes = EMPTY_BATCH_BYTES;
     while (batch.length < maxEvents) {
-      const next = this.pending.peekFront();
-      if (!next || (batch.length > 0 && bytes + batchBytesOf(next.json.length) > this.limits.maxBatchBytes)) break;
+      const next = this.#pending.peekFront();
+      if (!next || (batch.length > 0 && bytes + batchBytesOf(next.json.length) > this.#limits.maxBatchBytes)) break;
       this.removeOldest();
       batch.push(next);
       bytes += batchBytesOf(next.json.length);
     }
-    this.requestsInFlight++;
+    this.#requestsInFlight++;
     return batch;
   }
 
   endRequest(): void {
-    this.requestsInFlight--;
+    this.#requestsInFlight--;
   }
 
   /** Every request slot is taken: nothing more can start until a request ends. */
   slotsBusy(): boolean {
-    return this.requestsInFlight >= this.limits.maxConcurrentRequests;
+    return this.#requestsInFlight >= this.#limits.maxConcurrentRequests;
   }
 
   /**
@@ -130,29 +134,29 @@ export class Destination {
    */
   pause(now: number): number | undefined {
     if (this.isPaused(now)) return undefined;
-    const coolDownMs = Math.min(this.limits.maxPauseMs, this.limits.pauseMs * 2 ** this.pauses);
-    this.pauses++;
-    this.pausedUntil = now + coolDownMs;
+    const coolDownMs = Math.min(this.#limits.maxPauseMs, this.#limits.pauseMs * 2 ** this.#pauses);
+    this.#pauses++;
+    this.#pausedUntil = now + coolDownMs;
     return coolDownMs;
   }
 
   /** A delivery went through: the next pause starts from `pauseMs` again. */
   delivered(): void {
-    this.pauses = 0;
+    this.#pauses = 0;
   }
 
   /** Lifts a pause and forgets earlier ones (its settings changed). */
   resume(): void {
-    this.pausedUntil = 0;
-    this.pauses = 0;
+    this.#pausedUntil = 0;
+    this.#pauses = 0;
   }
 
   isPaused(now: number): boolean {
-    return this.pausedUntil > now;
+    return this.#pausedUntil > now;
   }
 
   serves(environmentKey: string): boolean {
-    return this.environments.has(environmentKey);
+    return this.#environments.has(environmentKey);
   }
 
   /**
@@ -161,35 +165,35 @@ export class Destination {
    * else to do may exit.
    */
   armFlushTimer(now: number, onDue: () => void): void {
-    const head = this.pending.peekFront();
+    const head = this.#pending.peekFront();
     if (!head || this.slotsBusy()) return this.clearFlushTimer();
-    if (this.flushTimer) return;
-    const delay = Math.max(0, head.acceptedAt + this.limits.flushIntervalMs - now);
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
+    if (this.#flushTimer) return;
+    const delay = Math.max(0, head.acceptedAt + this.#limits.flushIntervalMs - now);
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
       this.markAllDue();
       onDue();
     }, delay);
-    this.flushTimer.unref();
+    this.#flushTimer.unref();
   }
 
   clearFlushTimer(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
   }
 
   /** Nothing pending, in flight or timed, and no pause to remember: it can be forgotten. */
   isForgettable(): boolean {
-    return this.pending.isEmpty() && this.requestsInFlight === 0 && this.flushTimer === undefined && this.pauses === 0;
+    return this.#pending.isEmpty() && this.#requestsInFlight === 0 && this.#flushTimer === undefined && this.#pauses === 0;
   }
 
   /** A batch can be cut: something is due, or a full batch (by count or bytes) is waiting. */
-  private hasBatchReady(): boolean {
-    if (this.pending.isEmpty()) return false;
+  #hasBatchReady(): boolean {
+    if (this.#pending.isEmpty()) return false;
     return (
-      this.dueCount > 0 ||
-      this.pending.length >= this.limits.flushAt ||
-      this.pendingBytes + EMPTY_BATCH_BYTES >= this.limits.maxBatchBytes
+      this.#dueCount > 0 ||
+      this.#pending.length >= this.#limits.flushAt ||
+      this.#pendingBytes + EMPTY_BATCH_BYTES >= this.#limits.maxBatchBytes
     );
   }
 }

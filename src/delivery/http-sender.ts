@@ -61,17 +61,17 @@ interface Transport {
  * an AbortController per attempt (~50 µs more). Delivery reads only the status and `Retry-After`.
  */
 class NodeHttpTransport implements Transport {
-  private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
+  readonly #httpAgent: http.Agent;
+  readonly #httpsAgent: https.Agent;
   /** Requests in flight, to end at once on shutdown. */
-  private readonly active = new Set<() => void>();
-  private watchedShutdown: AbortSignal | undefined;
+  readonly #active = new Set<() => void>();
+  #watchedShutdown: AbortSignal | undefined;
 
   constructor(allowPrivateNetworks: boolean) {
     const lookup = allowPrivateNetworks ? undefined : createGuardedLookup();
     const agentOptions = { keepAlive: true, maxSockets: 16, ...(lookup ? { lookup } : {}) };
-    this.httpAgent = new http.Agent(agentOptions);
-    this.httpsAgent = new https.Agent(agentOptions);
+    this.#httpAgent = new http.Agent(agentOptions);
+    this.#httpsAgent = new https.Agent(agentOptions);
   }
 
   /**
@@ -80,7 +80,7 @@ class NodeHttpTransport implements Transport {
    * ended is free for the next request. Redirects are never followed.
    */
   post(endpoint: Endpoint, headers: Record<string, string>, body: Buffer, timeoutMs: number, shutdown: AbortSignal): Promise<AttemptOutcome> {
-    this.watch(shutdown);
+    this.#watch(shutdown);
     return new Promise((resolve) => {
       const { target } = endpoint;
       const secure = target.protocol === 'https:';
@@ -88,11 +88,11 @@ class NodeHttpTransport implements Transport {
         ...target,
         method: 'POST',
         headers: { ...headers, 'Content-Length': String(body.length) },
-        agent: secure ? this.httpsAgent : this.httpAgent,
+        agent: secure ? this.#httpsAgent : this.#httpAgent,
       });
       let answer: AttemptOutcome | undefined;
       const finish = (outcome: AttemptOutcome): void => {
-        if (!this.active.delete(abort)) return;
+        if (!this.#active.delete(abort)) return;
         clearTimeout(timer);
         resolve(outcome);
       };
@@ -105,7 +105,7 @@ class NodeHttpTransport implements Transport {
         request.destroy();
       }, timeoutMs);
       timer.unref();
-      this.active.add(abort);
+      this.#active.add(abort);
       request.once('response', (response) => {
         clearTimeout(timer);
         const outcome: AttemptOutcome = {
@@ -123,14 +123,14 @@ class NodeHttpTransport implements Transport {
   }
 
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    this.#httpAgent.destroy();
+    this.#httpsAgent.destroy();
   }
 
-  private watch(shutdown: AbortSignal): void {
-    if (this.watchedShutdown === shutdown) return;
-    this.watchedShutdown = shutdown;
-    shutdown.addEventListener('abort', () => [...this.active].forEach((abort) => abort()), { once: true });
+  #watch(shutdown: AbortSignal): void {
+    if (this.#watchedShutdown === shutdown) return;
+    this.#watchedShutdown = shutdown;
+    shutdown.addEventListener('abort', () => [...this.#active].forEach((abort) => abort()), { once: true });
   }
 }
 
@@ -164,7 +164,11 @@ function headerValue(value: string | string[] | undefined): string | null {
 
 /** A host's fetch. It may ignore the signal it is given; the attempt still ends on time. */
 class FetchTransport implements Transport {
-  constructor(private readonly fetch: FetchLike) {}
+  readonly #fetch: FetchLike;
+
+  constructor(fetch: FetchLike) {
+    this.#fetch = fetch;
+  }
 
   async post(endpoint: Endpoint, headers: Record<string, string>, body: Buffer, timeoutMs: number, shutdown: AbortSignal): Promise<AttemptOutcome> {
     const attempt = new AbortController();
@@ -173,7 +177,7 @@ class FetchTransport implements Transport {
     const onShutdown = (): void => attempt.abort();
     shutdown.addEventListener('abort', onShutdown);
     try {
-      const request = this.fetch(endpoint.batchUrl, { method: 'POST', headers, body, signal: attempt.signal, redirect: 'manual' });
+      const request = this.#fetch(endpoint.batchUrl, { method: 'POST', headers, body, signal: attempt.signal, redirect: 'manual' });
       const response = await untilAborted(request, attempt.signal);
       // The status decides; the body is not read.
       cancelBody(response);
@@ -193,11 +197,14 @@ class FetchTransport implements Transport {
 
 /** One HTTP attempt per call; never throws, every failure is an outcome. */
 export class HttpSender {
-  private readonly transport: Transport;
-  private readonly userAgent = `${LIBRARY_NAME}/${LIBRARY_VERSION}`;
+  readonly #transport: Transport;
+  readonly #userAgent = `${LIBRARY_NAME}/${LIBRARY_VERSION}`;
 
-  constructor(private readonly options: HttpSenderOptions) {
-    this.transport = options.fetch ? new FetchTransport(options.fetch) : new NodeHttpTransport(options.allowPrivateNetworks);
+  readonly #options: HttpSenderOptions;
+
+  constructor(options: HttpSenderOptions) {
+    this.#options = options;
+    this.#transport = options.fetch ? new FetchTransport(options.fetch) : new NodeHttpTransport(options.allowPrivateNetworks);
   }
 
   async send(endpoint: Endpoint, body: Buffer, shutdown: AbortSignal): Promise<AttemptOutcome> {
@@ -205,20 +212,20 @@ export class HttpSender {
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
       Authorization: endpoint.authorization,
-      'User-Agent': this.userAgent,
+      'User-Agent': this.#userAgent,
     };
     let payload = body;
-    if (this.options.gzip) {
+    if (this.#options.gzip) {
       payload = await gzip(body);
       headers['Content-Encoding'] = 'gzip';
       if (shutdown.aborted) return { kind: 'aborted' };
     }
-    return this.transport.post(endpoint, headers, payload, this.options.requestTimeoutMs, shutdown);
+    return this.#transport.post(endpoint, headers, payload, this.#options.requestTimeoutMs, shutdown);
   }
 
   /** Releases the default transport's sockets. */
   close(): void {
-    this.transport.close();
+    this.#transport.close();
   }
 }
 

@@ -18,7 +18,7 @@ const BACKSLASH = 0x5c;
  * copies the event out.
  */
 export class JsonWriter {
-  private bytes = Buffer.allocUnsafe(INITIAL_BYTES);
+  #bytes = Buffer.allocUnsafe(INITIAL_BYTES);
   /** Bytes written since `reset()`. */
   length = 0;
 
@@ -28,8 +28,8 @@ export class JsonWriter {
 
   /** ASCII text that is JSON already: punctuation, and number and boolean literals. */
   raw(text: string): void {
-    this.reserve(text.length);
-    const bytes = this.bytes;
+    this.#reserve(text.length);
+    const bytes = this.#bytes;
     let at = this.length;
     for (let i = 0; i < text.length; i++) bytes[at++] = text.charCodeAt(i);
     this.length = at;
@@ -38,8 +38,8 @@ export class JsonWriter {
   /** Bytes encoded earlier, copied in. */
   encodedBytes(chunk: Uint8Array): void {
     const count = chunk.length;
-    this.reserve(count);
-    const bytes = this.bytes;
+    this.#reserve(count);
+    const bytes = this.#bytes;
     let at = this.length;
     for (let i = 0; i < count; i++) bytes[at++] = chunk[i];
     this.length = at;
@@ -47,8 +47,8 @@ export class JsonWriter {
 
   string(text: string): void {
     const count = text.length;
-    this.reserve(count + 2);
-    const bytes = this.bytes;
+    this.#reserve(count + 2);
+    const bytes = this.#bytes;
     const start = this.length;
     let at = start;
     bytes[at++] = QUOTE;
@@ -58,7 +58,7 @@ export class JsonWriter {
       // escaping or multi-byte UTF-8, which JSON.stringify and Buffer#write do for the whole string.
       if (code < 0x20 || code > 0x7e || code === QUOTE || code === BACKSLASH) {
         this.length = start;
-        return this.encoded(JSON.stringify(text));
+        return this.#encoded(JSON.stringify(text));
       }
       bytes[at++] = code;
     }
@@ -67,7 +67,7 @@ export class JsonWriter {
   }
 
   number(value: number): void {
-    if ((value | 0) === value) return this.integer(value);
+    if ((value | 0) === value) return this.#integer(value);
     // JSON.stringify writes null for what JSON cannot hold; String() agrees for every finite number.
     this.raw(Number.isFinite(value) ? String(value) : 'null');
   }
@@ -80,22 +80,22 @@ export class JsonWriter {
 
   /** Writes again the bytes written at [start, end): a second copy of a part already encoded. */
   repeat(start: number, end: number): void {
-    this.reserve(end - start);
-    this.length += this.bytes.copy(this.bytes, this.length, start, end);
+    this.#reserve(end - start);
+    this.length += this.#bytes.copy(this.#bytes, this.length, start, end);
   }
 
   /** The bytes written since `reset()`, in a Buffer of their own. */
   take(): Buffer {
     const taken = Buffer.allocUnsafe(this.length);
-    this.bytes.copy(taken, 0, 0, this.length);
-    if (this.bytes.length > KEEP_AT_MOST_BYTES) this.bytes = Buffer.allocUnsafe(INITIAL_BYTES);
+    this.#bytes.copy(taken, 0, 0, this.length);
+    if (this.#bytes.length > KEEP_AT_MOST_BYTES) this.#bytes = Buffer.allocUnsafe(INITIAL_BYTES);
     return taken;
   }
 
   /** A 32-bit integer, digit by digit: no string is made for it. */
-  private integer(value: number): void {
-    this.reserve(11);
-    const bytes = this.bytes;
+  #integer(value: number): void {
+    this.#reserve(11);
+    const bytes = this.#bytes;
     let at = this.length;
     if (value < 0) bytes[at++] = 0x2d;
     // As an unsigned 32-bit integer even for -2^31, so the arithmetic stays in integers.
@@ -111,16 +111,16 @@ export class JsonWriter {
     } while (rest > 0);
   }
 
-  private encoded(json: string): void {
+  #encoded(json: string): void {
     // A UTF-16 code unit never takes more than 3 bytes of UTF-8.
-    this.reserve(json.length * 3);
-    this.length += this.bytes.write(json, this.length, 'utf8');
+    this.#reserve(json.length * 3);
+    this.length += this.#bytes.write(json, this.length, 'utf8');
   }
 
-  private reserve(count: number): void {
-    if (this.length + count <= this.bytes.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.length + count));
-    this.bytes.copy(grown, 0, 0, this.length);
-    this.bytes = grown;
+  #reserve(count: number): void {
+    if (this.length + count <= this.#bytes.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.#bytes.length * 2, this.length + count));
+    this.#bytes.copy(grown, 0, 0, this.length);
+    this.#bytes = grown;
   }
 }

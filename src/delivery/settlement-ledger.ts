@@ -11,33 +11,33 @@ interface FlushWaiter {
  * destinations, settings lookups and retries, and however much arrives meanwhile.
  */
 export class SettlementLedger {
-  private lastSeq = 0;
-  private unsettled = 0;
-  private readonly waiters: FlushWaiter[] = [];
+  #lastSeq = 0;
+  #unsettled = 0;
+  readonly #waiters: FlushWaiter[] = [];
 
   /** Events accepted and not yet delivered or dropped. */
   get held(): number {
-    return this.unsettled;
+    return this.#unsettled;
   }
 
   /** Accepts one event and returns its sequence number. */
   accept(): number {
-    this.unsettled++;
-    return ++this.lastSeq;
+    this.#unsettled++;
+    return ++this.#lastSeq;
   }
 
   /** Accepts more events under an existing sequence number (the parts of a split event). */
   acceptMore(seq: number, count: number): void {
-    this.unsettled += count;
-    for (const waiter of this.waiters) if (seq <= waiter.throughSeq) waiter.remaining += count;
+    this.#unsettled += count;
+    for (const waiter of this.#waiters) if (seq <= waiter.throughSeq) waiter.remaining += count;
   }
 
   settle(seq: number): void {
-    this.unsettled--;
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      const waiter = this.waiters[i]!;
+    this.#unsettled--;
+    for (let i = this.#waiters.length - 1; i >= 0; i--) {
+      const waiter = this.#waiters[i]!;
       if (seq <= waiter.throughSeq && --waiter.remaining === 0) {
-        this.waiters.splice(i, 1);
+        this.#waiters.splice(i, 1);
         waiter.resolve();
       }
     }
@@ -45,15 +45,15 @@ export class SettlementLedger {
 
   /** True while a flush waits for the event with this sequence number: it must not linger in a batch. */
   isAwaited(seq: number): boolean {
-    for (const waiter of this.waiters) if (seq <= waiter.throughSeq) return true;
+    for (const waiter of this.#waiters) if (seq <= waiter.throughSeq) return true;
     return false;
   }
 
   /** Resolves once every event accepted so far has settled. */
   whenAllSettled(): Promise<void> {
-    if (this.unsettled === 0) return Promise.resolve();
+    if (this.#unsettled === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      this.waiters.push({ throughSeq: this.lastSeq, remaining: this.unsettled, resolve });
+      this.#waiters.push({ throughSeq: this.#lastSeq, remaining: this.#unsettled, resolve });
     });
   }
 }
