@@ -54,11 +54,6 @@ export class RateLimitedLog {
     this.#say('error', key, message);
   }
 
-  /** Lets the next line for this key through at once (after a settings change, say). */
-  forget(key: string): void {
-    this.#lastSaid.delete(key);
-  }
-
   #say(level: 'warn' | 'error', key: string, message: string): void {
     const now = this.#now();
     const last = this.#lastSaid.get(key);

@@ -82,12 +82,7 @@ export function withTimeout<T>(call: () => T | PromiseLike<T>, ms: number, optio
     const expire = (): void => reject(new TimeoutError(ms));
     timer = options.keepAlive === true ? setTimeout(expire, ms) : pendingTimeout(expire, ms);
   });
-  let started: T | PromiseLike<T>;
-  try {
-    started = call();
-  } catch (error) {
-    clearPendingTimeout(timer);
-    return Promise.reject(error);
-  }
+  // A call that throws instead of returning a promise rejects like one that rejects.
+  const started = new Promise<T>((resolve) => resolve(call()));
   return Promise.race([started, deadline]).finally(() => clearPendingTimeout(timer));
 }

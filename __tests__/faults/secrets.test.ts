@@ -18,7 +18,9 @@ function expectNoSecret(text: string): void {
   for (const secret of SECRETS) expect(text.toLowerCase()).not.toContain(secret.toLowerCase());
 }
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS module object itself, to patch lookup on it
 const dnsModule = require('node:dns') as { lookup: unknown };
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain .js preload shared with child processes
 const { unresolvableLookup } = require('../helpers/unresolvable-dns') as { unresolvableLookup: unknown };
 
 /** Every host name fails to resolve, as an unknown one does, with no DNS query sent. */

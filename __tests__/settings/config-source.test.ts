@@ -1,3 +1,4 @@
+import { RudderStackIntegration } from '../../src/integration';
 import { StaticConfigSource, toConfigSource } from '../../src/settings/config-source';
 import type { ConfigSource, RudderStackSettings } from '../../src/types';
 
@@ -64,12 +65,10 @@ describe('toConfigSource', () => {
     expect(source.get('get')).toBe(ACME);
   });
 
-  it.each([null, undefined, 'env_a'])('refuses %j with a TypeError that says what config may be', (config) => {
-    expect(() => toConfigSource(config as unknown as ConfigSource)).toThrow(
-      new TypeError(
-        'config must be a ConfigSource (an object with a get(environmentKey) method) ' +
-          'or an object of RudderStack settings by environment key',
-      ),
+  // Options are checked before a source is made: the integration refuses what is neither.
+  it.each([null, undefined, 'env_a'])('%j is refused with a TypeError that says what config may be', (config) => {
+    expect(() => new RudderStackIntegration({ config: config as unknown as ConfigSource })).toThrow(
+      /config must be a ConfigSource \(an object with get\(environmentKey\)\) or an object of settings by environment key/,
     );
   });
 });

@@ -13,9 +13,9 @@ const BACKSLASH = 0x5c;
  *
  * Why not `JSON.stringify` and then encode: an event's traits are an object with one key per
  * feature, which V8 stringifies on its slow dictionary path and then has to measure and transcode.
- * Writing printable ASCII byte by byte, and handing anything else to `JSON.stringify`, took a
- * 20-trait event from 8.4 to 6.3 µs in-process. One writer is reused for every event; `take()`
- * copies the event out.
+ * Printable ASCII is written byte by byte, and anything else handed to `JSON.stringify` (see
+ * BENCHMARKS.md for what it saved). One writer is reused for every event; `take()` copies the
+ * event out.
  */
 export class JsonWriter {
   #bytes = Buffer.allocUnsafe(INITIAL_BYTES);

@@ -151,7 +151,7 @@ const NO_TRAITS: TraitList = { names: [], values: [] };
  */
 export function serializeIdentify(capture: IdentifyCapture, maxEventBytes: number): SerializedIdentify {
   const traits = capturedTraits(capture);
-  // Made here rather than in the hook: now and then randomUUID refills its entropy (~5 µs).
+  // Made here rather than in the hook: now and then randomUUID refills its entropy, a slow call.
   const messageId = capture.messageId ?? randomUUID();
   const budget = maxEventBytes - SENT_AT_LENGTH;
   // Encoding a value never takes fewer bytes than its string has characters: a text that cannot

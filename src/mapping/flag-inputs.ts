@@ -99,12 +99,12 @@ function tooManyFlags(): InvalidInputError {
 /** The array holding the flag items, or `InvalidInputError` when there is none. */
 function flagItems(flags: unknown): ArrayLike<unknown> {
   try {
-    if (Array.isArray(flags)) return flags;
+    if (Array.isArray(flags)) return flags as unknown[];
     if (typeof flags === 'object' && flags !== null) {
       const allFlags = (flags as { allFlags?: unknown }).allFlags;
       if (typeof allFlags === 'function') {
         const items: unknown = allFlags.call(flags);
-        if (Array.isArray(items)) return items;
+        if (Array.isArray(items)) return items as unknown[];
         throw new InvalidInputError('invalid_input', 'flags.allFlags() did not return an array');
       }
     }

@@ -18,14 +18,8 @@ export class StaticConfigSource implements ConfigSource {
   }
 }
 
-/** An object with a `get` function is a source; any other object is a table of settings. */
+/** An object with a `get` function is a source; any other object is a table of settings (options checked it is an object). */
 export function toConfigSource(config: ConfigSource | Record<string, RudderStackSettings>): ConfigSource {
-  if (typeof config !== 'object' || config === null) {
-    throw new TypeError(
-      'config must be a ConfigSource (an object with a get(environmentKey) method) ' +
-        'or an object of RudderStack settings by environment key',
-    );
-  }
   return isConfigSource(config) ? config : new StaticConfigSource(config);
 }
 
