@@ -3,13 +3,13 @@ import { Accounts } from './delivery/accounts';
 import { Delivery, type AcceptedIdentify } from './delivery/delivery';
 import { HttpSender } from './delivery/http-sender';
 import { flushBeforeExit, stopFlushingBeforeExit } from './exit-flush';
-import { RateLimitedLog } from './log';
+import { RateLimitedLog, type Log } from './log';
 import { InvalidInputError, type InvalidInputReason } from './mapping/errors';
 import { capturedTraits, captureIdentify } from './mapping/identify';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { SettingsCache, type SettingsEntry } from './settings/settings-cache';
 import { keepAliveUntil, monotonicMs, withTimeout } from './timers';
-import type { ChangeVerdict, IdentityFetchContext, IntegrationStats, Logger, RudderStackIntegrationOptions, ValidatedSettings } from './types';
+import type { ChangeVerdict, IdentityFetchContext, IntegrationStats, RudderStackIntegrationOptions, ValidatedSettings } from './types';
 
 /**
  * The post-identity-fetch hook: maps an identity's flags to an identify, routes it by the
@@ -18,7 +18,7 @@ import type { ChangeVerdict, IdentityFetchContext, IntegrationStats, Logger, Rud
  */
 export class RudderStackIntegration implements AsyncDisposable {
   readonly #options: ResolvedOptions;
-  readonly #logger: Logger;
+  readonly #logger: Log;
   readonly #log: RateLimitedLog;
   readonly #accounts: Accounts;
   readonly #settings: SettingsCache;
@@ -152,7 +152,9 @@ export class RudderStackIntegration implements AsyncDisposable {
     this.#settings
       .load(environmentKey)
       .then((entry) => this.#routeParked(environmentKey, entry))
-      .catch((error: unknown) => this.#logger.error(`routing events of environment ${environmentKey} failed: ${String(error)}`));
+      .catch((error: unknown) =>
+        this.#logger.error(`routing events of environment ${environmentKey} failed: ${String(error)}`, { environmentKey, reason: 'internal' }),
+      );
   }
 
   #routeParked(environmentKey: string, entry: SettingsEntry): void {
@@ -164,7 +166,7 @@ export class RudderStackIntegration implements AsyncDisposable {
   #countBadInput(error: unknown): void {
     const { reason, detail } = classifyBadInput(error);
     this.#accounts.end(reason);
-    this.#log.warn(reason, `ignored an identities hook call (${reason}): ${detail.slice(0, 200)}`);
+    this.#log.warn(reason, `ignored an identities hook call (${reason}): ${detail.slice(0, 200)}`, { reason });
   }
 
   /**
@@ -182,6 +184,7 @@ export class RudderStackIntegration implements AsyncDisposable {
         this.#logger.warn(
           `the process is exiting with ${this.#accounts.held} event(s) undelivered after waiting ${waitMs} ms for delivery; ` +
             'await integration.close({ timeoutMs }) before it ends to choose how long to wait',
+          { reason: 'close_timeout' },
         );
       }
     });
@@ -195,6 +198,7 @@ export class RudderStackIntegration implements AsyncDisposable {
       await settled;
       this.#logger.warn(
         `closed after ${timeoutMs} ms with ${abandoned} event(s) undelivered; they are counted in stats().dropped.close_timeout`,
+        { reason: 'close_timeout' },
       );
     }
     this.#delivery.stop();

@@ -1,5 +1,13 @@
 import { monotonicMs } from './timers';
-import type { Logger } from './types';
+import type { LogFields, Logger } from './types';
+
+/** The logger as the package calls it: a message, and what it is about. */
+export interface Log {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
 
 const PREFIX = '[flagsmith-rudderstack]';
 
@@ -11,13 +19,18 @@ export const consoleLogger: Logger = {
   error: (...args: unknown[]) => console.error(PREFIX, ...args),
 };
 
-/** The host's logger, made safe to call: one that throws must not break delivery or the hook. */
-export function guardLogger(logger: Logger): Logger {
+/**
+ * The host's logger, made safe to call: one that throws must not break delivery or the hook.
+ * `structured` passes the fields first, as pino and bunyan take them; otherwise the message alone
+ * (the fields say again what the message says in words).
+ */
+export function guardLogger(logger: Logger, structured = false): Log {
   const guard =
     (level: keyof Logger) =>
-    (...args: unknown[]): void => {
+    (message: string, fields?: LogFields): void => {
       try {
-        logger[level](...args);
+        if (structured) logger[level](fields ?? {}, message);
+        else logger[level](message);
       } catch {
         // Nothing sensible to do with a failing logger.
       }
@@ -32,12 +45,12 @@ export function guardLogger(logger: Logger): Logger {
 export class RateLimitedLog {
   readonly #lastSaid = new Map<string, { at: number; suppressed: number }>();
 
-  readonly #logger: Logger;
+  readonly #logger: Log;
   readonly #intervalMs: number;
   readonly #now: () => number;
 
   constructor(
-    logger: Logger,
+    logger: Log,
     intervalMs: number,
     now: () => number = monotonicMs,
   ) {
@@ -46,15 +59,15 @@ export class RateLimitedLog {
     this.#now = now;
   }
 
-  warn(key: string, message: string): void {
-    this.#say('warn', key, message);
+  warn(key: string, message: string, fields?: LogFields): void {
+    this.#say('warn', key, message, fields);
   }
 
-  error(key: string, message: string): void {
-    this.#say('error', key, message);
+  error(key: string, message: string, fields?: LogFields): void {
+    this.#say('error', key, message, fields);
   }
 
-  #say(level: 'warn' | 'error', key: string, message: string): void {
+  #say(level: 'warn' | 'error', key: string, message: string, fields: LogFields | undefined): void {
     const now = this.#now();
     const last = this.#lastSaid.get(key);
     if (last && now - last.at < this.#intervalMs) {
@@ -63,6 +76,6 @@ export class RateLimitedLog {
     }
     const held = last && last.suppressed > 0 ? ` (${last.suppressed} similar messages suppressed)` : '';
     this.#lastSaid.set(key, { at: now, suppressed: 0 });
-    this.#logger[level](message + held);
+    this.#logger[level](message + held, fields);
   }
 }

@@ -1,6 +1,6 @@
 import type { DeliveryOptions } from './delivery/delivery';
 import type { ResolvedChangeOptions } from './change-detection/change-detector';
-import { consoleLogger, guardLogger } from './log';
+import { consoleLogger, guardLogger, type Log } from './log';
 import { toConfigSource } from './settings/config-source';
 import type { ConfigSource, FetchLike, Logger, RudderStackIntegrationOptions, SendOnlyOnChangeOptions, ValueMode } from './types';
 
@@ -80,6 +80,7 @@ const KNOWN_OPTIONS: Record<keyof RudderStackIntegrationOptions, true> = {
   allowPrivateNetworks: true,
   fetch: true,
   logger: true,
+  structuredLogs: true,
   onBatchResult: true,
   maxRetryDurationMs: true,
   retryBaseDelayMs: true,
@@ -97,7 +98,7 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const satisfies Readonl
 export type ResolvedOptions = DeliveryOptions & { [K in keyof typeof INTERNAL]: number } & {
   config: ConfigSource;
   /** The host's logger (or the console default), guarded so that one that throws breaks nothing. */
-  logger: Logger;
+  logger: Log;
   /** Absent: the default transport. */
   fetch?: FetchLike;
   requestTimeoutMs: number;
@@ -145,9 +146,12 @@ export function resolveOptions(options: RudderStackIntegrationOptions): Resolved
     if (typeof options.onBatchResult === 'function') resolved.onBatchResult = options.onBatchResult;
     else problems.push('onBatchResult must be a function');
   }
+  if (options.structuredLogs !== undefined && typeof options.structuredLogs !== 'boolean') {
+    problems.push(`structuredLogs must be true or false (got ${describeValue(options.structuredLogs)})`);
+  }
   const loggerProblem = options.logger === undefined ? undefined : loggerShapeProblem(options.logger);
   if (loggerProblem) problems.push(loggerProblem);
-  resolved.logger = guardLogger(options.logger === undefined || loggerProblem ? consoleLogger : options.logger);
+  resolved.logger = guardLogger(options.logger === undefined || loggerProblem ? consoleLogger : options.logger, options.structuredLogs === true);
   if (options.fetch !== undefined) {
     if (typeof options.fetch === 'function') resolved.fetch = options.fetch;
     else problems.push(`fetch must be a function (url, init) => Promise<Response> such as globalThis.fetch (got ${describeValue(options.fetch)})`);

@@ -138,6 +138,20 @@ export interface BuildIdentifyOptions extends MappingOptions {
   messageId?: string;
 }
 
+/** What a log line is about, given as fields when `structuredLogs` is on. Never a write key or an identifier. */
+export interface LogFields {
+  /** The environment's client-side key. */
+  environmentKey?: string;
+  /** The environments of a request's events, when there are several (at most five named). */
+  environmentKeys?: string[];
+  /** What happened, as a short code: a drop reason (`queue_full`, `rejected`, ...), `paused`, `config_error`, ... */
+  reason?: string;
+  /** The data plane's HTTP status, when it answered. */
+  status?: number;
+  /** The data plane's host (and port), from the URL as shown: credentials and keys redacted. */
+  dataPlaneHost?: string;
+}
+
 /**
  * Where the integration says what it did and what went wrong: `console`, or a pino or winston
  * logger. Each method must exist; one that throws is ignored. Messages never hold a write key.
@@ -234,6 +248,11 @@ export interface RudderStackIntegrationOptions {
   allowPrivateNetworks?: boolean;
   /** Replaces the default transport (Node's http/https client over keep-alive agents); the network guard is then the host's to provide. */
   fetch?: FetchLike;
+  /**
+   * Call the logger pino's way, `logger.warn({ environmentKey, reason, status, dataPlaneHost }, message)`,
+   * so that a structured logger (pino, bunyan) records those as fields (default false: the message alone).
+   */
+  structuredLogs?: boolean;
   /** Where warnings and errors go (default: the console, warnings and errors only). */
   logger?: Logger;
   /**

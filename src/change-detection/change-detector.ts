@@ -155,6 +155,7 @@ class SharedChangeDetection extends Claims implements ChangeDetection {
         'change_store',
         `sendOnlyOnChange: the shared change store failed (${operation}: ${String(error instanceof Error ? error.message : error).slice(0, 200)}); ` +
           'identifies are sent without the check meanwhile, and a delivered state may be sent again',
+        { reason: 'change_store' },
       );
       return undefined;
     }

@@ -1,8 +1,9 @@
 import Denque from 'denque';
 import { monotonicMs, sleep } from '../timers';
-import type { RateLimitedLog } from '../log';
+import type { Log, RateLimitedLog } from '../log';
 import type { IdentifyCapture } from '../mapping/identify';
-import type { BatchResult, ChangeClaim, DropReason, Logger, ValidatedSettings } from '../types';
+import type { BatchResult, ChangeClaim, DropReason, LogFields, ValidatedSettings } from '../types';
+import type { AttemptOutcome } from './retry-policy';
 import type { Accounts } from './accounts';
 import { Destination, type QueuedEvent } from './destination';
 import { endpointFor, type HttpSender } from './http-sender';
@@ -71,14 +72,14 @@ export class Delivery {
   readonly #sender: HttpSender;
   readonly #accounts: Accounts;
   readonly #log: RateLimitedLog;
-  readonly #logger: Logger;
+  readonly #logger: Log;
 
   constructor(
     options: DeliveryOptions,
     sender: HttpSender,
     accounts: Accounts,
     log: RateLimitedLog,
-    logger: Logger,
+    logger: Log,
   ) {
     this.#options = options;
     this.#sender = sender;
@@ -182,7 +183,7 @@ export class Delivery {
     if (!oldest) return false;
     oldest.remove();
     this.#accounts.settle(oldest.event, 'queue_full');
-    this.#log.warn('queue_full', say.QUEUE_FULL_OLDEST);
+    this.#log.warn('queue_full', say.QUEUE_FULL_OLDEST, { reason: 'queue_full' });
     return true;
   }
 
@@ -204,7 +205,7 @@ export class Delivery {
     try {
       return this.#place(item);
     } catch (error) {
-      this.#log.error(`unmappable:${item.environmentKey}`, say.unmappableText(item.environmentKey, error));
+      this.#log.error(`unmappable:${item.environmentKey}`, say.unmappableText(item.environmentKey, error), { environmentKey: item.environmentKey, reason: 'invalid_input' });
       this.#accounts.settle(item, 'invalid_input');
       return undefined;
     }
@@ -223,17 +224,21 @@ export class Delivery {
       this.#log.warn(
         `trait_too_large:${item.environmentKey}`,
         say.traitsLeftOutText(item.environmentKey, oversizedTraits, item.capture.userId, this.#options.maxEventBytes),
+        { environmentKey: item.environmentKey, reason: 'trait_too_large' },
       );
     }
     if (events.length === 0) {
-      this.#log.warn(`event_too_large:${item.environmentKey}`, say.eventTooLargeText(item.environmentKey, item.capture.userId, this.#options.maxEventBytes));
+      this.#log.warn(`event_too_large:${item.environmentKey}`, say.eventTooLargeText(item.environmentKey, item.capture.userId, this.#options.maxEventBytes), {
+        environmentKey: item.environmentKey,
+        reason: 'event_too_large',
+      });
       return this.#settleUnsent(item, 'event_too_large');
     }
     let change = item.change;
     if (events.length > 1) {
       // The hook made room for one event; the parts must fit under maxQueueSize too.
       if (!this.makeRoom(events.length - 1)) {
-        this.#log.warn('queue_full', say.QUEUE_FULL_NEWEST);
+        this.#log.warn('queue_full', say.QUEUE_FULL_NEWEST, { reason: 'queue_full' });
         return this.#settleUnsent(item, 'queue_full');
       }
       this.#accounts.split(item, events.length);
@@ -279,7 +284,7 @@ export class Delivery {
     try {
       for await (const step of deliverBatch(batch, this.#retryLoopFor(destination))) this.#apply(destination, step);
     } catch (error) {
-      this.#log.error('internal', say.unexpectedText(error));
+      this.#log.error('internal', say.unexpectedText(error), { reason: 'internal' });
     } finally {
       destination.endRequest();
       this.#pump(destination);
@@ -307,15 +312,19 @@ export class Delivery {
       const coolDownMs = destination.pause(monotonicMs());
       if (coolDownMs === undefined) return;
       this.#dropPending(destination, 'rejected');
-      this.#logger.warn(say.pausedText(describe(), step.outcome, coolDownMs));
+      this.#logger.warn(say.pausedText(describe(), step.outcome, coolDownMs), fieldsOf(destination, step.events, 'paused', step.outcome));
       return;
     }
     if (step.result === 'delivered') destination.delivered();
     if (step.because === 'refused' && step.last) {
-      this.#log.warn(`rejected:${destination.dataPlaneUrl}`, say.refusedText(describe(), step.events.length, step.last));
+      this.#log.warn(`rejected:${destination.dataPlaneUrl}`, say.refusedText(describe(), step.events.length, step.last), fieldsOf(destination, step.events, 'rejected', step.last));
     }
     if (step.because === 'exhausted') {
-      this.#log.warn(`retries_exhausted:${destination.dataPlaneUrl}`, say.exhaustedText(describe(), step.events.length, step.attempts, step.last));
+      this.#log.warn(
+        `retries_exhausted:${destination.dataPlaneUrl}`,
+        say.exhaustedText(describe(), step.events.length, step.attempts, step.last),
+        fieldsOf(destination, step.events, 'retries_exhausted', step.last),
+      );
     }
     this.#accounts.settleRequest(step.events, step.result);
     this.#report(destination, step);
@@ -341,9 +350,20 @@ export class Delivery {
         ...(last?.kind === 'network-error' ? { error: last.message, timedOut: last.timedOut } : {}),
       });
     } catch (error) {
-      this.#log.error('onBatchResult', say.reportThrewText(error));
+      this.#log.error('onBatchResult', say.reportThrewText(error), { reason: 'onBatchResult' });
     }
   }
+}
+
+/** What a line about a request's events is about, for a structured logger. */
+function fieldsOf(destination: Destination, events: readonly QueuedEvent[], reason: string, outcome: AttemptOutcome | undefined): LogFields {
+  const environmentKeys = environmentsOf(events);
+  return {
+    ...(environmentKeys.length === 1 ? { environmentKey: environmentKeys[0] } : { environmentKeys: environmentKeys.slice(0, 5) }),
+    reason,
+    ...(outcome?.kind === 'response' ? { status: outcome.status } : {}),
+    dataPlaneHost: destination.dataPlaneHost,
+  };
 }
 
 /** The environments of a batch's events, in order of first appearance. */

@@ -50,6 +50,9 @@ export class Destination {
 
   readonly #limits: DestinationLimits;
 
+  /** The data plane's host (and port), from the URL as shown. */
+  readonly dataPlaneHost: string;
+
   constructor(
     readonly key: string,
     readonly endpoint: Endpoint,
@@ -58,6 +61,7 @@ export class Destination {
     limits: DestinationLimits,
   ) {
     this.#limits = limits;
+    this.dataPlaneHost = new URL(dataPlaneUrl).host;
   }
 
   /** Notes that an environment routes here, whether or not its events get through. */

@@ -5,7 +5,8 @@
  * records past all use are swept lazily, at most once per TTL, when a lookup starts.
  */
 import { monotonicMs, withTimeout } from '../timers';
-import type { ConfigSource, Logger, ValidatedSettings } from '../types';
+import type { Log } from '../log';
+import type { ConfigSource, ValidatedSettings } from '../types';
 import { redact } from './messages';
 import { SettingsError, validateSettings } from './validate';
 
@@ -19,7 +20,7 @@ export interface SettingsCacheOptions {
   source: ConfigSource;
   ttlMs: number;
   allowPrivateNetworks: boolean;
-  logger: Logger;
+  logger: Log;
   /** Called on every failed lookup (the integration counts them). */
   onLookupError?: (environmentKey: string) => void;
   /** A lookup still pending after this long counts as failed (default 5000). */
@@ -60,7 +61,7 @@ export class SettingsCache {
   readonly #source: ConfigSource;
   readonly #ttlMs: number;
   readonly #allowPrivateNetworks: boolean;
-  readonly #logger: Logger;
+  readonly #logger: Log;
   readonly #onLookupError: (environmentKey: string) => void;
   readonly #lookupTimeoutMs: number;
   readonly #staleGraceMs: number;
@@ -153,13 +154,13 @@ export class SettingsCache {
     state.lookup = undefined;
     const now = this.#now();
     if (outcome.kind === 'failed') {
-      this.#warnOnce(state, 'error', now, () =>
+      this.#warnOnce(state, 'error', now, environmentKey, () =>
         `RudderStack settings lookup failed for environment ${environmentKey}: ${reasonText(outcome.reason)}`,
       );
       return this.#storeFailure(state, now);
     }
     if (outcome.kind === 'invalid') {
-      this.#warnOnce(state, 'invalid', now, () =>
+      this.#warnOnce(state, 'invalid', now, environmentKey, () =>
         `RudderStack settings for environment ${environmentKey} are invalid: ${outcome.errors.join(' ')}`,
       );
     }
@@ -185,11 +186,12 @@ export class SettingsCache {
     return state.cached.entry;
   }
 
-  #warnOnce(state: EnvironmentState, kind: 'invalid' | 'error', now: number, message: () => string): void {
+  #warnOnce(state: EnvironmentState, kind: 'invalid' | 'error', now: number, environmentKey: string, message: () => string): void {
     const last = state.warnedAt[kind];
     if (last !== undefined && now - last < this.#ttlMs) return;
     state.warnedAt[kind] = now;
-    callSafely(() => this.#logger.warn(message()));
+    const reason = kind === 'invalid' ? 'invalid_settings' : 'config_error';
+    callSafely(() => this.#logger.warn(message(), { environmentKey, reason }));
   }
 
   #stateOf(environmentKey: string): EnvironmentState {
