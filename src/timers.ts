@@ -86,3 +86,13 @@ export function withTimeout<T>(call: () => T | PromiseLike<T>, ms: number, optio
   const started = new Promise<T>((resolve) => resolve(call()));
   return Promise.race([started, deadline]).finally(() => clearPendingTimeout(timer));
 }
+
+/** What `promise` gives, or a rejection as soon as `signal` aborts (for a call that may ignore its signal). */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new Error('aborted'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

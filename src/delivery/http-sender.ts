@@ -8,6 +8,7 @@ import { createGuardedLookup } from '../settings/network-guard';
 import type { FetchLike, FetchResponseLike } from '../types';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version';
 import { parseRetryAfter, type AttemptOutcome } from './retry-policy';
+import { clearPendingTimeout, pendingTimeout, untilAborted } from '../timers';
 
 // Compression runs on libuv's thread pool, not on the event loop the host's requests share, at
 // zlib's fastest level: on identify batches that is a third of the CPU of the default level for
@@ -171,8 +172,7 @@ class FetchTransport implements Transport {
 
   async post(endpoint: Endpoint, headers: Record<string, string>, body: Buffer, timeoutMs: number, shutdown: AbortSignal): Promise<AttemptOutcome> {
     const attempt = new AbortController();
-    const timer = setTimeout(() => attempt.abort(), timeoutMs);
-    timer.unref();
+    const timer = pendingTimeout(() => attempt.abort(), timeoutMs);
     const onShutdown = (): void => attempt.abort();
     shutdown.addEventListener('abort', onShutdown);
     try {
@@ -185,7 +185,7 @@ class FetchTransport implements Transport {
       if (shutdown.aborted) return { kind: 'aborted' };
       return attempt.signal.aborted ? timedOut(timeoutMs) : networkError(error, endpoint);
     } finally {
-      clearTimeout(timer);
+      clearPendingTimeout(timer);
       shutdown.removeEventListener('abort', onShutdown);
     }
   }
@@ -239,15 +239,6 @@ function timedOut(timeoutMs: number): AttemptOutcome {
 function networkError(error: unknown, endpoint: Endpoint): AttemptOutcome {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return { kind: 'network-error', timedOut: false, message: endpoint.redact(errorMessage(error)), ...(code ? { code } : {}) };
-}
-
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(new Error('aborted'));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 /**
