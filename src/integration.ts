@@ -128,7 +128,7 @@ export class RudderStackIntegration implements AsyncDisposable {
       if (change) changes!.settled(change, false);
       return this.#accounts.end('queue_full');
     }
-    const event: AcceptedIdentify = { seq: this.#accounts.hold(), environmentKey, capture, acceptedAt: monotonicMs(), change };
+    const event: AcceptedIdentify = { seq: this.#accounts.hold(), environmentKey, capture, acceptedAt: monotonicMs(), change, settings: undefined };
     if (verdict instanceof Promise) this.#routeWhenChanged(verdict, settings?.settings, event);
     else this.#route(settings?.settings, event);
   }

@@ -40,7 +40,9 @@ export interface AcceptedIdentify {
   /** On the monotonic clock (see clock.ts): the flush interval counts from here. */
   acceptedAt: number;
   /** Its sendOnlyOnChange claim: released if the event ends before delivery. */
-  change?: ChangeClaim;
+  change: ChangeClaim | undefined;
+  /** Its environment's settings, once known (set in place: the record is not copied). */
+  settings: ValidatedSettings | undefined;
 }
 
 /** An accepted identify whose destination is known. */
@@ -90,7 +92,8 @@ export class Delivery {
 
   /** The hook's part: O(1), no mapping, no serialization, no I/O. */
   enqueue(event: AcceptedIdentify, settings: ValidatedSettings): void {
-    this.#intake.push({ ...event, settings });
+    event.settings = settings;
+    this.#intake.push(event as IntakeItem);
     if (!this.#intakeScheduled) {
       this.#intakeScheduled = true;
       setImmediate(this.#processIntake);
