@@ -267,7 +267,8 @@ export class Delivery {
     let destination = this.#destinations.get(key);
     if (!destination) {
       const endpoint = endpointFor(settings.dataPlaneUrl, settings.writeKey);
-      destination = new Destination(key, endpoint, endpoint.redact(settings.dataPlaneUrl), this.#options);
+      const shownHost = endpoint.redact(new URL(settings.dataPlaneUrl).host);
+      destination = new Destination(key, endpoint, endpoint.redact(settings.dataPlaneUrl), shownHost, this.#options);
       this.#destinations.set(key, destination);
     }
     return destination;

@@ -50,18 +50,16 @@ export class Destination {
 
   readonly #limits: DestinationLimits;
 
-  /** The data plane's host (and port), from the URL as shown. */
-  readonly dataPlaneHost: string;
-
   constructor(
     readonly key: string,
     readonly endpoint: Endpoint,
     /** Data plane URL, for messages (never the write key). */
     readonly dataPlaneUrl: string,
+    /** Its host (and port), likewise redacted. */
+    readonly dataPlaneHost: string,
     limits: DestinationLimits,
   ) {
     this.#limits = limits;
-    this.dataPlaneHost = new URL(dataPlaneUrl).host;
   }
 
   /** Notes that an environment routes here, whether or not its events get through. */
