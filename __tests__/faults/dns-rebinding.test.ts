@@ -6,10 +6,8 @@
  * plane are real. Redirects are never followed.
  */
 import dns from 'node:dns';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { validateSettings } from '../../src/settings/validate';
-import { identityContext, onCleanup } from '../helpers/harness';
+import { identityContext, startLoopbackServer } from '../helpers/harness';
 import { checkSecretsAfterEachTest, faultDataPlane, faultIntegration, WRITE_KEY } from './support';
 
 checkSecretsAfterEachTest();
@@ -80,7 +78,7 @@ it('delivers through the same name when allowPrivateNetworks is set', async () =
 describe('redirects', () => {
   async function redirectingServer(location: string): Promise<{ url: string; hits: () => number }> {
     let hits = 0;
-    const server = http.createServer((req, res) => {
+    const url = await startLoopbackServer((req, res) => {
       hits++;
       req.resume();
       req.on('end', () => {
@@ -88,15 +86,7 @@ describe('redirects', () => {
         res.end();
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    onCleanup(
-      () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    );
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits: () => hits };
+    return { url, hits: () => hits };
   }
 
   // The redirector is on 127.0.0.1, which validation admits only with allowPrivateNetworks.

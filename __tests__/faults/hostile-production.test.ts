@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import * as wire from '../../src/delivery/wire';
 import type { BatchResult, ConfigSource, RudderStackSettings } from '../../src/types';
 import { apiFlags, identityContext, waitFor } from '../helpers/harness';
-import { accountedFor, checkSecretsAfterEachTest, faultDataPlane, faultIntegration, settingsFor, sleep, WRITE_KEY } from './support';
+import { accountedFor, checkSecretsAfterEachTest, faultDataPlane, faultIntegration, settingsFor, sleep, WRITE_KEY, faultSetup } from './support';
 
 checkSecretsAfterEachTest();
 
@@ -129,10 +129,8 @@ describe('nothing thrown in the background reaches the host process', () => {
 
 describe('request slots all busy', () => {
   it('the flush timer does not spin while every request slot is taken', async () => {
-    const dataPlane = await faultDataPlane();
-    dataPlane.fail([{ action: 'hang' }, { action: 'hang' }]);
-    const { integration } = faultIntegration({
-      config: { 'env-a': settingsFor(dataPlane) },
+    const { dataPlane, integration } = await faultSetup({
+      fail: [{ action: 'hang' }, { action: 'hang' }],
       flushAt: 1,
       flushIntervalMs: 0,
       maxConcurrentRequests: 2,

@@ -5,17 +5,15 @@
  */
 import { startLocalDataPlane } from '../../src/testing';
 import { identityContext, onCleanup, waitFor } from '../helpers/harness';
-import { accountedFor, checkSecretsAfterEachTest, faultDataPlane, faultIntegration, settingsFor, WRITE_KEY } from './support';
+import { accountedFor, checkSecretsAfterEachTest, faultDataPlane, faultIntegration, settingsFor, WRITE_KEY, faultSetup } from './support';
 
 checkSecretsAfterEachTest();
 
 const ALWAYS_503 = Array.from({ length: 10_000 }, () => ({ status: 503 }));
 
 it('drops a batch as retries_exhausted after maxRetries, says so, and delivers by itself once the data plane answers', async () => {
-  const dataPlane = await faultDataPlane();
-  dataPlane.fail(Array.from({ length: 6 }, () => ({ status: 503 })));
-  const { integration, logger } = faultIntegration({
-    config: { 'env-a': settingsFor(dataPlane) },
+  const { dataPlane, integration, logger } = await faultSetup({
+    fail: Array.from({ length: 6 }, () => ({ status: 503 })),
     flushAt: 5,
     flushIntervalMs: 20,
     maxRetries: 2,
@@ -36,10 +34,8 @@ it('drops a batch as retries_exhausted after maxRetries, says so, and delivers b
 });
 
 it('stops retrying a batch once maxRetryDurationMs has passed, however many retries are left', async () => {
-  const dataPlane = await faultDataPlane();
-  dataPlane.fail(ALWAYS_503);
-  const { integration, logger } = faultIntegration({
-    config: { 'env-a': settingsFor(dataPlane) },
+  const { dataPlane, integration, logger } = await faultSetup({
+    fail: ALWAYS_503,
     maxRetries: 1_000,
     maxRetryDurationMs: 300,
     retryBaseDelayMs: 20,

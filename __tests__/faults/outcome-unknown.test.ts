@@ -13,6 +13,7 @@ import {
   faultIntegration,
   messageIdsOf,
   settingsFor,
+  faultSetup,
 } from './support';
 
 checkSecretsAfterEachTest();
@@ -25,10 +26,8 @@ const FAULTS: Array<{ name: string; spec: FailureSpec; outcome: RequestOutcome; 
 
 describe.each(FAULTS)('when $name', ({ spec, outcome, mayHaveStored }) => {
   it('sends the same messageIds again and delivers every event, with at most one extra copy', async () => {
-    const dataPlane = await faultDataPlane();
-    dataPlane.fail(spec);
-    const { integration } = faultIntegration({
-      config: { 'env-a': settingsFor(dataPlane) },
+    const { dataPlane, integration } = await faultSetup({
+      fail: spec,
       flushAt: 5,
       flushIntervalMs: 60_000,
       maxConcurrentRequests: 1,
@@ -79,10 +78,8 @@ it('survives the three faults in a row on one batch: delivered, one extra copy p
 });
 
 it('retries events whose attempt timed out while other batches of the destination go on', async () => {
-  const dataPlane = await faultDataPlane();
-  dataPlane.fail({ action: 'hang' });
-  const { integration } = faultIntegration({
-    config: { 'env-a': settingsFor(dataPlane) },
+  const { dataPlane, integration } = await faultSetup({
+    fail: { action: 'hang' },
     flushAt: 1,
     maxConcurrentRequests: 2,
     requestTimeoutMs: 400,

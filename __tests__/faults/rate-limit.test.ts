@@ -4,7 +4,7 @@
  * Gaps are read from `sentAt`, which is stamped per attempt; only lower bounds are asserted.
  */
 import { identityContext, waitFor } from '../helpers/harness';
-import { checkSecretsAfterEachTest, faultDataPlane, faultIntegration, messageIdsOf, sentAtOf, settingsFor, OTHER_KEY } from './support';
+import { checkSecretsAfterEachTest, faultDataPlane, faultIntegration, messageIdsOf, sentAtOf, settingsFor, OTHER_KEY, faultSetup } from './support';
 
 checkSecretsAfterEachTest();
 
@@ -71,10 +71,8 @@ it('lets other destinations deliver while one waits out a Retry-After', async ()
 });
 
 it('honours Retry-After on a 503 too, and gives up when the wait would pass maxRetryDurationMs', async () => {
-  const dataPlane = await faultDataPlane();
-  dataPlane.fail([{ status: 503, headers: { 'Retry-After': '1' } }]);
-  const { integration, logger } = faultIntegration({
-    config: { 'env-a': settingsFor(dataPlane) },
+  const { dataPlane, integration, logger } = await faultSetup({
+    fail: [{ status: 503, headers: { 'Retry-After': '1' } }],
     ...NO_BACKOFF,
     maxRetryDurationMs: 500,
   });

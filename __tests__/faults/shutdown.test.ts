@@ -5,7 +5,7 @@
  */
 import type { ConfigSource } from '../../src/types';
 import { identityContext, waitFor } from '../helpers/harness';
-import { accountedFor, checkSecretsAfterEachTest, copiesByMessageId, faultDataPlane, faultIntegration, settingsFor, totalDropped } from './support';
+import { accountedFor, checkSecretsAfterEachTest, copiesByMessageId, faultDataPlane, faultIntegration, settingsFor, totalDropped, faultSetup } from './support';
 
 checkSecretsAfterEachTest();
 
@@ -23,10 +23,8 @@ function closeLines(lines: string[]): string[] {
 }
 
 it('returns within its deadline when every request hangs, and counts what it abandoned', async () => {
-  const dataPlane = await faultDataPlane();
-  dataPlane.fail(Array.from({ length: 50 }, () => ({ action: 'hang' as const })));
-  const { integration, logger } = faultIntegration({
-    config: { 'env-a': settingsFor(dataPlane) },
+  const { integration, logger } = await faultSetup({
+    fail: Array.from({ length: 50 }, () => ({ action: 'hang' as const })),
     flushAt: 5,
     requestTimeoutMs: 60_000,
   });

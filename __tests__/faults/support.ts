@@ -5,8 +5,9 @@
  */
 import { inspect } from 'node:util';
 import { RudderStackIntegration } from '../../src/integration';
-import type { LocalDataPlane, ReceivedEvent } from '../../src/testing';
-import type { IntegrationStats, Logger, RudderStackIntegrationOptions } from '../../src/types';
+import type { FailureSpec, LocalDataPlane, ReceivedEvent } from '../../src/testing';
+import type { IntegrationStats, RudderStackIntegrationOptions } from '../../src/types';
+import { captureLogger, type CapturedLogger } from '../../src/testing/capture-logger';
 import { closeHarnesses, onCleanup, startDataPlane } from '../helpers/harness';
 
 /** The write key every fault test's data plane expects. */
@@ -23,34 +24,16 @@ export const SECRETS = [WRITE_KEY, OTHER_KEY, WRONG_KEY].flatMap((key) => [
   Buffer.from(`${key}:`).toString('base64').replace(/=+$/, ''),
 ]);
 
-export interface WatchedLogger extends Logger {
-  lines: Array<{ level: keyof Logger; text: string }>;
-  text(): string;
-  warnings(): string[];
-}
+export type WatchedLogger = CapturedLogger;
 
 const watched: Array<{ what: string; text: () => string }> = [];
 /** Every integration a test made: its accounting is checked after the test. */
 const made: RudderStackIntegration[] = [];
 
-/** A logger that records every call, arguments rendered in full (objects and errors included). */
+/** A capture logger whose every line is checked for keys after the test. */
 export function watchedLogger(): WatchedLogger {
-  const lines: WatchedLogger['lines'] = [];
-  const record =
-    (level: keyof Logger) =>
-    (...args: unknown[]): void => {
-      lines.push({ level, text: args.map((arg) => (typeof arg === 'string' ? arg : inspect(arg, { depth: 10 }))).join(' ') });
-    };
-  const logger: WatchedLogger = {
-    lines,
-    text: () => lines.map((line) => `${line.level}: ${line.text}`).join('\n'),
-    warnings: () => lines.filter((line) => line.level === 'warn' || line.level === 'error').map((line) => line.text),
-    debug: record('debug'),
-    info: record('info'),
-    warn: record('warn'),
-    error: record('error'),
-  };
-  watched.push({ what: 'log', text: logger.text });
+  const logger = captureLogger();
+  watched.push({ what: 'log', text: () => logger.lines.map((line) => `${line.level}: ${line.text}`).join('\n') });
   return logger;
 }
 
@@ -87,6 +70,19 @@ export function faultIntegration(options: RudderStackIntegrationOptions): FaultI
   made.push(integration);
   onCleanup(() => integration.close({ timeoutMs: 1_000 }));
   return { integration, logger };
+}
+
+/**
+ * The suite's usual setup: a data plane that answers as `fail` scripts (then normally), and an
+ * integration for "env-a" sending to it.
+ */
+export async function faultSetup(
+  options: Omit<RudderStackIntegrationOptions, 'config'> & { fail?: FailureSpec | FailureSpec[] } = {},
+): Promise<FaultIntegration & { dataPlane: LocalDataPlane }> {
+  const { fail, ...integrationOptions } = options;
+  const dataPlane = await faultDataPlane();
+  if (fail) dataPlane.fail(fail);
+  return { dataPlane, ...faultIntegration({ config: { 'env-a': settingsFor(dataPlane) }, ...integrationOptions }) };
 }
 
 /** A local data plane on 127.0.0.1 that knows WRITE_KEY and OTHER_KEY (answers 401 to others). */

@@ -4,15 +4,13 @@
  * same user; a trait too large on its own is left out, counted and named in a warning.
  */
 import { identityContext } from '../helpers/harness';
-import { accountedFor, checkSecretsAfterEachTest, copiesByMessageId, faultDataPlane, faultIntegration, messageIdsOf, settingsFor } from './support';
+import { accountedFor, checkSecretsAfterEachTest, copiesByMessageId, faultDataPlane, faultIntegration, messageIdsOf, settingsFor, faultSetup } from './support';
 
 checkSecretsAfterEachTest();
 
 it.each([413, 403])('splits a multi-event batch answered %i and resends the halves', async (status) => {
-  const dataPlane = await faultDataPlane();
-  dataPlane.fail({ status });
-  const { integration } = faultIntegration({
-    config: { 'env-a': settingsFor(dataPlane) },
+  const { dataPlane, integration } = await faultSetup({
+    fail: { status },
     flushAt: 8,
     flushIntervalMs: 60_000,
     maxConcurrentRequests: 1,

@@ -1,31 +1,11 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RudderStackIntegration } from '../../src/integration';
-import { startLocalDataPlane, type LocalDataPlane } from '../../src/testing';
-import type { ApiFlag, IdentityFetchContext, Logger, RudderStackIntegrationOptions } from '../../src/types';
+import { createTestIntegration, startLocalDataPlane, type LocalDataPlane, type TestIntegrationOptions } from '../../src/testing';
+import { captureLogger, type CapturedLogger } from '../../src/testing/capture-logger';
+import type { ApiFlag, IdentityFetchContext, RudderStackIntegrationOptions } from '../../src/types';
 
-/** Every log call, by level, so tests can assert on what a host would see. */
-export interface CapturedLogger extends Logger {
-  lines: Array<{ level: keyof Logger; text: string }>;
-  text(): string;
-}
-
-export function captureLogger(): CapturedLogger {
-  const lines: CapturedLogger['lines'] = [];
-  const record =
-    (level: keyof Logger) =>
-    (...args: unknown[]): void => {
-      lines.push({ level, text: args.map((arg) => (arg instanceof Error ? arg.message : String(arg))).join(' ') });
-    };
-  return {
-    lines,
-    text: () => lines.map((line) => line.text).join('\n'),
-    debug: record('debug'),
-    info: record('info'),
-    warn: record('warn'),
-    error: record('error'),
-  };
-}
+export { captureLogger, type CapturedLogger };
 
 export function apiFlags(values: Record<string, unknown>): ApiFlag[] {
   return Object.entries(values).map(([name, value], index) => ({
@@ -82,25 +62,13 @@ export function createIntegration(options: RudderStackIntegrationOptions): Rudde
   return integration;
 }
 
-/** A data plane on 127.0.0.1 and an integration sending to it for environment "env-a". */
-export async function startHarness(options: Partial<RudderStackIntegrationOptions> = {}): Promise<Harness> {
+/** A data plane on 127.0.0.1 and an integration sending to it for environment "env-a" (the public createTestIntegration). */
+export async function startHarness(options: TestIntegrationOptions = {}): Promise<Harness> {
   const writeKey = 'wk_harness_secret_0123456789';
-  const dataPlane = await startLocalDataPlane({ writeKeys: [writeKey] });
   const logger = captureLogger();
-  const integration = new RudderStackIntegration({
-    config: { 'env-a': { api_key: writeKey, base_url: dataPlane.url } },
-    allowPrivateNetworks: true,
-    flushIntervalMs: 20,
-    retryBaseDelayMs: 5,
-    retryMaxDelayMs: 20,
-    logger,
-    ...options,
-  });
-  opened.push(async () => {
-    await integration.close({ timeoutMs: 1_000 });
-    await dataPlane.close();
-  });
-  return { dataPlane, integration, logger, writeKey };
+  const test = await createTestIntegration({ environmentKey: 'env-a', writeKey, flushIntervalMs: 20, retryMaxDelayMs: 20, logger, ...options });
+  opened.push(() => test.close());
+  return { dataPlane: test.dataPlane, integration: test.integration, logger, writeKey };
 }
 
 /** Closes whatever the test file's harnesses opened. */

@@ -4,6 +4,7 @@
  */
 export { startLocalDataPlane } from './local-data-plane';
 export { createTestIntegration } from './test-integration';
+export { captureLogger } from './capture-logger';
 export { apiFlags, identitiesResponse, sdkFlags } from './fixtures';
 export { EnvironmentDocumentApi, FlagsmithApiError, type IdentitiesQuery } from '../host/environment-document-api';
 export type {
@@ -18,5 +19,6 @@ export type {
   RequestOutcome,
 } from './local-data-plane';
 export type { TestIntegration, TestIntegrationOptions } from './test-integration';
+export type { CapturedLine, CapturedLogger } from './capture-logger';
 export type { FlagSpec, IdentitiesResponseSpec } from './fixtures';
 export type { ApiFlagItem, ApiTrait, FlagValue, IdentitiesResponse } from '../host/flagsmith-response';
