@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startReferenceHost } from '../host/reference-host';
+import { startReferenceHost } from './flagsmith-nodejs';
 import { RudderStackIntegration } from '../integration';
 import { startLocalDataPlane, type LocalDataPlane } from '../testing/local-data-plane';
 import type { RudderStackSettings } from '../types';
