@@ -1,6 +1,5 @@
-import { ChangeDetector } from './change-detection/change-detector';
-import { Delivery } from './delivery/delivery';
-import { HttpSender } from './delivery/http-sender';
+import type { ChangeDetector } from './change-detection/change-detector';
+import type { Delivery } from './delivery/delivery';
 import { SettlementLedger } from './delivery/settlement-ledger';
 import { consoleLogger, guardLogger, RateLimitedLog } from './log';
 import { InvalidInputError, type InvalidInputReason } from './mapping/errors';
@@ -55,13 +54,23 @@ export class RudderStackIntegration {
         this.counters.configErrors++;
       },
     });
+    // The delivery engine (HTTP, TLS, compression, the network guard) and change detection load
+    // with the first integration, not at import: a process that imports the package only for
+    // validateSettings, the schema or /testing's helpers does not pay for them.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { HttpSender } = require('./delivery/http-sender') as typeof import('./delivery/http-sender');
+    const { Delivery } = require('./delivery/delivery') as typeof import('./delivery/delivery');
+    const ChangeDetector = this.options.sendOnlyOnChange
+      ? (require('./change-detection/change-detector') as typeof import('./change-detection/change-detector')).ChangeDetector
+      : undefined;
+    /* eslint-enable @typescript-eslint/no-require-imports */
     const sender = new HttpSender({
       fetch: options.fetch,
       gzip: this.options.gzip,
       requestTimeoutMs: this.options.requestTimeoutMs,
       allowPrivateNetworks: this.options.allowPrivateNetworks,
     });
-    const changes = this.options.sendOnlyOnChange && new ChangeDetector(this.options.sendOnlyOnChange, this.logger);
+    const changes = this.options.sendOnlyOnChange && ChangeDetector && new ChangeDetector(this.options.sendOnlyOnChange, this.logger);
     this.changes = changes;
     this.delivery = new Delivery(this.options, sender, this.ledger, this.counters, this.logger, changes && ((claim, delivered) => changes.settled(claim, delivered)));
     flushBeforeExit(this);
