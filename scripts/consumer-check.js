@@ -3,8 +3,8 @@
  * The package as a user gets it (issue 13): packs the tarball (which builds first), installs it
  * into an empty project with `npm install --omit=dev`, and checks there what a user relies on:
  * the tarball's contents, the size of the install, `require`, `import`, `/testing`, the exported
- * fixtures, the bin, the one-line message when the optional peer flagsmith-nodejs is missing (and
- * that the npx line it gives works), and TypeScript strict consumers under `node16`, `bundler`
+ * fixtures, the bin, the one-line message of sdkFlags, backfill and demo when the optional peer
+ * flagsmith-nodejs is missing (and that the npx line it gives works), and TypeScript strict consumers under `node16`, `bundler`
  * and `node` (node10) resolution.
  *
  *   node scripts/consumer-check.js [--keep]   (--keep leaves the temporary project for a look)
@@ -43,10 +43,10 @@ function assert(condition, message) {
 }
 
 /** Runs a command; returns its result whatever the exit code. */
-function run(command, args, cwd, env = {}) {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
-  if (result.error) throw result.error;
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+function run(command, args, cwd, env = {}, timeout = undefined) {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout, killSignal: 'SIGKILL' });
+  if (result.error && result.error.code !== 'ETIMEDOUT') throw result.error;
+  return { code: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** Runs a command that must succeed; returns its stdout. */
@@ -151,30 +151,63 @@ function checkRuntime(project) {
   });
 }
 
-/** Without flagsmith-nodejs, backfill says in one line how to run it with it; that line works. */
-function checkBackfillPeer(project, tarball) {
-  const identities = path.join(project, 'identities.ndjson');
-  fs.writeFileSync(identities, '{"identifier":"user_1","traits":{"plan":"free"}}\n{"identifier":"user_2"}\n');
-  const document = path.join(project, 'node_modules/flagsmith-rudderstack/fixtures/environment-document.json');
-  const options = ['--dry-run', '--environment-document', document, '--identities', identities];
+/** One line on stderr and exit 1, within a minute (a command left running is killed and fails the check). */
+function failsInOneLine(result) {
+  assert(result.code === 1, `exit ${result.code}${result.signal ? ` (${result.signal}: it did not end)` : ''}\n${result.stderr}`);
+  assert(result.stderr.trim().split('\n').length === 1, `not one line:\n${result.stderr}`);
+}
+
+/**
+ * Run by npx without flagsmith-nodejs, `command` fails in one line giving the npx command that
+ * runs it with the peer; run from a directory that is no project, that command works (the
+ * tarball stands in for the published version).
+ */
+function checkNpxPeerLine(work, tarball, command, options, extraPackages, expectedOutput) {
+  const dir = fs.mkdtempSync(path.join(work, 'no-project-'));
+  const withTarball = (words) => words.map((word) => (word === `${PKG.name}@${PKG.version}` ? tarball : word));
   let npxLine;
-  check('backfill without flagsmith-nodejs: one line with the npx command that brings it, exit 1', () => {
-    const result = run(NPX, ['--no-install', 'flagsmith-rudderstack', 'backfill', ...options], project);
-    assert(result.code === 1, `exit ${result.code}\n${result.stderr}`);
-    assert(result.stderr.trim().split('\n').length === 1, `more than one line:\n${result.stderr}`);
-    npxLine = /run (npx .*? backfill) \.\.\./.exec(result.stderr)?.[1];
+  check(`${command} under npx without flagsmith-nodejs: one line with the npx command that brings it`, () => {
+    const extra = extraPackages.flatMap((spec) => ['-p', spec]);
+    const result = run(NPX, ['-p', tarball, ...extra, PKG.name, command, ...options], dir, { npm_config_yes: 'true' }, 120_000);
+    failsInOneLine(result);
+    npxLine = new RegExp(`run (npx .*? ${command}) \\.\\.\\.`).exec(result.stderr)?.[1];
     assert(npxLine, `no npx line in: ${result.stderr}`);
     return npxLine;
   });
   if (!npxLine) return;
-  check('the npx line it gives runs the backfill (with this tarball standing in for the published version)', () => {
-    const args = npxLine
-      .split(' ')
-      .slice(1)
-      .map((word) => (word === `${PKG.name}@${PKG.version}` ? tarball : word));
-    const stdout = ok(NPX, [...args, ...options], project, { npm_config_yes: 'true' });
-    assert(/user_1/.test(stdout) && /user_2/.test(stdout), `no identify of user_1 and user_2 in:\n${stdout}`);
+  check(`the npx line it gives runs ${command}`, () => {
+    const stdout = ok(NPX, [...withTarball(npxLine.split(' ').slice(1)), ...options], dir, { npm_config_yes: 'true' });
+    assert(expectedOutput.test(stdout), `no ${expectedOutput} in:\n${stdout}`);
   });
+}
+
+/** Installed in a project without flagsmith-nodejs, backfill says to npm install it there; then it works. */
+function checkProjectPeerLine(project, options) {
+  const bin = path.join(project, 'node_modules', PKG.name, PKG.bin[PKG.name]);
+  let install;
+  check('backfill in a project without flagsmith-nodejs: one line saying to npm install it there', () => {
+    const result = run(process.execPath, [bin, 'backfill', ...options], project, {}, 60_000);
+    failsInOneLine(result);
+    install = new RegExp(`run npm install (\\S+) in ${project.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, then try again$`, 'm').exec(result.stderr)?.[1];
+    assert(install, `no npm install line for ${project} in: ${result.stderr}`);
+  });
+  if (!install) return;
+  check('after that npm install, backfill works', () => {
+    ok(NPM, ['install', '--no-save', ...NPM_FLAGS, install], project);
+    const stdout = ok(process.execPath, [bin, 'backfill', ...options], project);
+    assert(/user_1[^]*user_2/.test(stdout), `no identify of user_1 and user_2 in:\n${stdout}`);
+  });
+}
+
+function checkPeerLines(work, project, tarball) {
+  const identities = path.join(work, 'identities.ndjson');
+  fs.writeFileSync(identities, '{"identifier":"user_1","traits":{"plan":"free"}}\n{"identifier":"user_2"}\n');
+  const document = path.join(ROOT, 'fixtures/environment-document.json');
+  const backfill = ['--dry-run', '--environment-document', document, '--identities', identities];
+  checkNpxPeerLine(work, tarball, 'backfill', backfill, [], /user_1[^]*user_2/);
+  const client = `@flagsmith/flagsmith@${PKG.devDependencies['@flagsmith/flagsmith']}`;
+  checkNpxPeerLine(work, tarball, 'demo', [], [client], /4 of 4 identify event\(s\) delivered/);
+  checkProjectPeerLine(project, backfill);
 }
 
 const CONSUMER_TS = `
@@ -201,9 +234,13 @@ const RESOLUTIONS = [
   { name: 'node (node10)', file: 'consumer.ts', options: { module: 'commonjs', moduleResolution: 'node' } },
 ];
 
-function checkTypeScript(project) {
+/** What the TypeScript checks need, which a production install does not have. */
+function installDevTools(project) {
   const devTools = ['typescript', '@types/node'].map((name) => `${name}@${PKG.devDependencies[name]}`);
   ok(NPM, ['install', '--no-save', ...NPM_FLAGS, ...devTools], project);
+}
+
+function checkTypeScript(project) {
   for (const { name, file, options } of RESOLUTIONS) {
     check(`TypeScript strict consumer, moduleResolution ${name}: root and /testing compile`, () => {
       const dir = fs.mkdtempSync(path.join(project, 'ts-'));
@@ -226,7 +263,8 @@ function main() {
     checkTarball(tarball.files);
     checkProductionInstall(project, tarball.file);
     checkRuntime(project);
-    checkBackfillPeer(project, tarball.file);
+    checkPeerLines(work, project, tarball.file);
+    installDevTools(project);
     checkTypeScript(project);
   } finally {
     if (keep) process.stdout.write(`kept ${work}\n`);
