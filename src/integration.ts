@@ -1,7 +1,6 @@
-import { changeDetectionFor, type ChangeDetection } from './change-detection/change-detector';
+import type { ChangeDetection } from './change-detection/change-detector';
 import { Accounts } from './delivery/accounts';
-import { Delivery, type AcceptedIdentify } from './delivery/delivery';
-import { HttpSender } from './delivery/http-sender';
+import type { AcceptedIdentify, Delivery } from './delivery/delivery';
 import { flushBeforeExit, stopFlushingBeforeExit } from './exit-flush';
 import { RateLimitedLog, type Log } from './log';
 import { InvalidInputError, type InvalidInputReason } from './mapping/errors';
@@ -34,7 +33,21 @@ export class RudderStackIntegration implements AsyncDisposable {
     this.#options = resolveOptions(options);
     this.#logger = this.#options.logger;
     this.#log = new RateLimitedLog(this.#logger, this.#options.logIntervalMs);
-    const changes = this.#options.sendOnlyOnChange && changeDetectionFor(this.#options.sendOnlyOnChange, this.#log, this.#options.changeStoreTimeoutMs);
+    // The delivery engine (HTTP, TLS, compression, the network guard) and change detection load
+    // with the first integration, not at import: a process that imports the package only for
+    // validateSettings, the schema or /testing's helpers does not pay for them.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { HttpSender } = require('./delivery/http-sender') as typeof import('./delivery/http-sender');
+    const { Delivery } = require('./delivery/delivery') as typeof import('./delivery/delivery');
+    const changeOptions = this.#options.sendOnlyOnChange;
+    const changes =
+      changeOptions &&
+      (require('./change-detection/change-detector') as typeof import('./change-detection/change-detector')).changeDetectionFor(
+        changeOptions,
+        this.#log,
+        this.#options.changeStoreTimeoutMs,
+      );
+    /* eslint-enable @typescript-eslint/no-require-imports */
     this.#changes = changes;
     this.#accounts = new Accounts(changes && ((claim, delivered) => changes.settled(claim, delivered)));
     this.#settings = new SettingsCache({

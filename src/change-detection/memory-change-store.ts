@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import type { ChangeClaim, ChangeVerdict } from '../types';
 
 export interface MemoryChangeStoreOptions {
@@ -21,7 +21,10 @@ export class MemoryChangeStore {
   readonly #slots: LRUCache<string, string | ChangeClaim>;
 
   constructor(options: MemoryChangeStoreOptions) {
-    this.#slots = new LRUCache({
+    // Loaded here, not at import: only sendOnlyOnChange with the in-process store uses it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { LRUCache: Cache } = require('lru-cache') as typeof import('lru-cache');
+    this.#slots = new Cache({
       max: options.maxEntries,
       ttl: options.ttlMs,
       // Exact expiry: the default caches the clock for 1 ms behind a timer; reading it is cheaper.

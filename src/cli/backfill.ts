@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { offlineFlagsmith } from '../host/offline-flagsmith';
+import { offlineFlagsmith } from './flagsmith-nodejs';
 import { RudderStackIntegration } from '../integration';
 import { buildIdentifyMessage } from '../mapping';
 import { validateSettings } from '../settings/validate';

@@ -5,6 +5,7 @@ import { RudderStackIntegration } from '../integration';
 import { startLocalDataPlane, type LocalDataPlane } from '../testing/local-data-plane';
 import type { RudderStackSettings } from '../types';
 import { describeBatch } from './describe-batch';
+import { requireFlagsmithNodejs } from './flagsmith-nodejs';
 import { validateSettings } from '../settings/validate';
 import { redact } from '../settings/messages';
 import { CommandFailure, DATA_PLANE_URL_ENV, UsageError, WRITE_KEY_ENV } from './usage';
@@ -37,6 +38,7 @@ const SCENARIOS: Array<{ identifier: string; traits?: Record<string, string | nu
  * reference host with the hook wired in, and Flagsmith's own JavaScript client driving it.
  */
 export async function demo(options: { allowPrivateNetworks: boolean }): Promise<number> {
+  requireFlagsmithNodejs('demo');
   const { createFlagsmithInstance } = loadFlagsmithClient();
   const environmentKey = (JSON.parse(fs.readFileSync(DEMO_DOCUMENT, 'utf8')) as { api_key: string }).api_key;
   const remote = remoteSettings(options.allowPrivateNetworks);

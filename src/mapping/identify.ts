@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { BuildIdentifyOptions, IdentifyMessage, IdentityFetchContext, ValueMode } from '../types';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version';
 import { InvalidInputError } from './errors';
@@ -72,7 +71,8 @@ export function identifyMessage(capture: IdentifyCapture): IdentifyMessage {
     traits,
     context: { traits, library: { name: LIBRARY_NAME, version: LIBRARY_VERSION } },
     channel: 'server',
-    messageId: capture.messageId ?? randomUUID(),
+    // The global Web Crypto: importing node:crypto would load it with the package, not on first use.
+    messageId: capture.messageId ?? crypto.randomUUID(),
     originalTimestamp: capture.originalTimestamp,
   };
 }

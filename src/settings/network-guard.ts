@@ -5,9 +5,11 @@
  * internal address (or be re-pointed there later), so delivery connects through
  * `createGuardedLookup()` unless private networks are allowed.
  */
-import * as dns from 'node:dns';
-import { isIP, type LookupFunction } from 'node:net';
+import type * as dns from 'node:dns';
+import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
+// node:dns and node:net are required where the guarded lookup uses them, not here: validateSettings
+// imports this file, and importing the package should not load networking.
 
 /** The only IPv6 block IANA allocates for global unicast; the rest is reserved or special. */
 const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parseCIDR('2000::/3');
@@ -83,7 +85,8 @@ export class InternalAddressError extends Error {
  * connection use the same answer). Answers both the `{ all: true }` form (Node 20 with
  * autoSelectFamily) and the single-address form. `resolve` defaults to `dns.lookup`.
  */
-export function createGuardedLookup(resolve: LookupFunction = dns.lookup): LookupFunction {
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export function createGuardedLookup(resolve: LookupFunction = (require('node:dns') as typeof dns).lookup): LookupFunction {
   return (hostname, options, callback) => {
     resolve(hostname, { ...options, all: true }, (error, resolved) => {
       if (error) {
@@ -108,7 +111,8 @@ export function createGuardedLookup(resolve: LookupFunction = dns.lookup): Looku
 /** A resolver may ignore `all: true` and answer with a single address string. */
 function toAddressList(resolved: string | dns.LookupAddress[]): dns.LookupAddress[] {
   if (Array.isArray(resolved)) return resolved;
-  return [{ address: resolved, family: isIP(resolved) }];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return [{ address: resolved, family: (require('node:net') as typeof import('node:net')).isIP(resolved) }];
 }
 
 function noAddressError(hostname: string): NodeJS.ErrnoException {

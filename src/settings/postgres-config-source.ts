@@ -7,7 +7,6 @@
  * the integration's settings cache times lookups out and keeps serving the last good settings
  * for a bounded grace period (see settings-cache.ts).
  */
-import { randomUUID } from 'node:crypto';
 import type { ConfigSource, RudderStackSettings } from '../types';
 import { validateSettings } from './validate';
 
@@ -131,7 +130,7 @@ export class PostgresConfigSource implements ConfigSource {
    */
   async save(environmentKey: string, settings: RudderStackSettings): Promise<SaveResult> {
     validateSettings(settings, { allowPrivateNetworks: this.#allowPrivateNetworks });
-    const uuid = randomUUID();
+    const uuid = crypto.randomUUID();
     const rows = await this.#query('saving RudderStack settings', this.#sql.save, [
       environmentKey,
       uuid,

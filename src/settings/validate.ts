@@ -1,15 +1,20 @@
 /**
- * Settings validation: the JSON Schema (compiled once), then the data plane URL rules.
+ * Settings validation: the JSON Schema (compiled at build time, see scripts/build-validator.js),
+ * then the data plane URL rules.
  * Every problem is reported at once, in words a self-hoster can act on, and no message ever
  * contains the write key.
  */
-import Ajv, { type ErrorObject } from 'ajv';
-import type { RudderStackSettings, ValidatedSettings, ValidateSettingsOptions } from '../types';
-import { settingsSchema } from './schema';
+import type { ErrorObject } from 'ajv';
+import type { ValidatedSettings, ValidateSettingsOptions } from '../types';
 import { checkBaseUrl } from './base-url';
+import { codePointLength } from './code-points';
 import { createEcho, EXAMPLE_DATA_PLANE_URL } from './messages';
+import { settingsSchema } from './schema';
+import generatedValidator from './validate-settings.generated';
 
-const matchesSchema = new Ajv({ allErrors: true }).compile<RudderStackSettings>(settingsSchema);
+/** Ajv's compiled settingsSchema: true or false, and the errors of the last call. */
+const matchesSchema: { (data: unknown): boolean; errors?: ErrorObject[] | null } = generatedValidator;
+const SCHEMA_FIELDS = Object.keys(settingsSchema.properties) as Array<keyof typeof settingsSchema.properties>;
 
 /** Thrown by `validateSettings`: every problem of the settings at once, none of them holding the write key. */
 export class SettingsError extends Error {
@@ -28,7 +33,8 @@ export class SettingsError extends Error {
  * listing every problem. Synchronous: a host name that resolves to an internal address is
  * refused when connecting (see network-guard.ts), not here.
  */
-export function validateSettings(input: unknown, options: ValidateSettingsOptions = {}): ValidatedSettings {
+export function validateSettings(settings: unknown, options: ValidateSettingsOptions = {}): ValidatedSettings {
+  const input = readOnce(settings);
   const schemaErrors = matchesSchema(input) ? [] : (matchesSchema.errors ?? []);
   const errors = schemaMessages(schemaErrors, input);
   // The URL rules need a well-typed base_url; a wrong type is already reported above.
@@ -42,6 +48,17 @@ export function validateSettings(input: unknown, options: ValidateSettingsOption
   if ('errors' in baseUrl) errors.push(...baseUrl.errors);
   if (errors.length > 0 || 'errors' in baseUrl) throw new SettingsError(errors);
   return { writeKey: input.api_key as string, dataPlaneUrl: baseUrl.dataPlaneUrl };
+}
+
+/**
+ * A plain copy of the fields the schema knows, each read exactly once: a getter or proxy could
+ * otherwise give one value to the check and another to what is returned.
+ */
+function readOnce(settings: unknown): unknown {
+  if (!isRecord(settings)) return settings;
+  const copy: Record<string, unknown> = {};
+  for (const field of SCHEMA_FIELDS) copy[field] = settings[field];
+  return copy;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -92,9 +109,8 @@ function schemaMessage(error: ErrorObject, input: unknown): string {
   }
 }
 
-/** Counted in code points, as JSON Schema's maxLength counts. */
 function lengthOf(value: unknown): number {
-  return typeof value === 'string' ? [...value].length : 0;
+  return typeof value === 'string' ? codePointLength(value) : 0;
 }
 
 /** What a value is, in words, without showing it. */

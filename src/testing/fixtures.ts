@@ -1,6 +1,7 @@
 /** Builders of the flags a host hands to the hook, in both shapes it may have them. */
-import { Flags } from 'flagsmith-nodejs';
+import { loadFlagsmithNodejs } from '../host/flagsmith-nodejs';
 import type { ApiFlagItem, FlagValue, IdentitiesResponse } from '../host/flagsmith-response';
+import type { SdkFlags } from '../types';
 
 /** One flag for the fixture builders: a bare value is an enabled flag with that value; `{ enabled: false }` is a disabled one. */
 export type FlagSpec =
@@ -52,7 +53,11 @@ export function apiFlags(flags: Record<string, FlagSpec>): ApiFlagItem[] {
   });
 }
 
-/** A real flagsmith-nodejs `Flags` object, as `getIdentityFlags` returns it. */
-export function sdkFlags(flags: Record<string, FlagSpec>): Flags {
-  return Flags.fromAPIFlags({ apiFlags: apiFlags(flags) as unknown as Array<Record<string, unknown>> });
+/**
+ * A real flagsmith-nodejs `Flags` object, as `getIdentityFlags` returns it (typed by what the hook
+ * reads, so that the types of `/testing` do not need flagsmith-nodejs). flagsmith-nodejs is an
+ * optional peer: install it to use this.
+ */
+export function sdkFlags(flags: Record<string, FlagSpec>): SdkFlags {
+  return loadFlagsmithNodejs().Flags.fromAPIFlags({ apiFlags: apiFlags(flags) as unknown as Array<Record<string, unknown>> });
 }
