@@ -5,7 +5,19 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'docs/api/', 'node_modules/', '.bench-out/', 'bench/profiles/'] },
+  {
+    ignores: [
+      'dist/',
+      'coverage/',
+      'docs/api/',
+      'node_modules/',
+      '.bench-out/',
+      'bench/profiles/',
+      '.ci/node/',
+      'src/settings/validate-settings.generated.ts',
+      'examples/*/node_modules/',
+    ],
+  },
   js.configs.recommended,
   {
     files: ['**/*.js', '**/*.mjs'],

@@ -31,8 +31,20 @@ describe('the hook', () => {
       { environmentKey: 'env-a', identity: { identifier: '   ' }, flags: [] },
       { environmentKey: 'env-a', identity: { identifier: 7 }, flags: [] },
       { environmentKey: 'env-a', identity: { identifier: 'u' }, flags: 'nope' },
-      { environmentKey: 'env-a', identity: { identifier: 'u' }, flags: { allFlags: () => { throw new Error('boom'); } } },
-      { get environmentKey(): string { throw new Error('getter'); } },
+      {
+        environmentKey: 'env-a',
+        identity: { identifier: 'u' },
+        flags: {
+          allFlags: () => {
+            throw new Error('boom');
+          },
+        },
+      },
+      {
+        get environmentKey(): string {
+          throw new Error('getter');
+        },
+      },
       { environmentKey: 17, identity: { identifier: 'u' }, flags: [] },
     ];
     for (const context of hostile) {
@@ -59,7 +71,12 @@ describe('the hook', () => {
     const context = {
       environmentKey: 'env-off',
       identity: { identifier: 'u' },
-      flags: { allFlags: () => { flagsRead++; return []; } },
+      flags: {
+        allFlags: () => {
+          flagsRead++;
+          return [];
+        },
+      },
     };
     integration.postIdentityFetch(context);
     await integration.flush();
@@ -229,9 +246,9 @@ describe('flush and close', () => {
 
 describe('options', () => {
   it('refuses wrong options at construction, naming each one', () => {
-    expect(
-      () => new RudderStackIntegration({ config: {}, flushAt: 0, maxRetries: -1, valueMode: 'python' as never, gzip: 'yes' as never }),
-    ).toThrow(/flushAt must be a whole number of at least 1.*maxRetries.*valueMode.*gzip/);
+    expect(() => new RudderStackIntegration({ config: {}, flushAt: 0, maxRetries: -1, valueMode: 'python' as never, gzip: 'yes' as never })).toThrow(
+      /flushAt must be a whole number of at least 1.*maxRetries.*valueMode.*gzip/,
+    );
   });
 
   it.each([[[]], [[null]], [['flushAt: 10']]])('refuses construction with arguments %j with a TypeError that says what it takes', (args) => {

@@ -6,11 +6,10 @@ const ROOT = path.resolve(__dirname, '..');
 
 /** The packages a fresh process has loaded after running `script` against the built package. */
 function packagesLoadedBy(script: string): string[] {
-  const output = execFileSync(
-    process.execPath,
-    ['-e', `${script}; process.stdout.write(JSON.stringify(Object.keys(require.cache)))`],
-    { cwd: ROOT, encoding: 'utf8' },
-  );
+  const output = execFileSync(process.execPath, ['-e', `${script}; process.stdout.write(JSON.stringify(Object.keys(require.cache)))`], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   const names = (JSON.parse(output) as string[]).flatMap((file) => /node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)/.exec(file)?.[1] ?? []);
   return [...new Set(names)].sort();
 }

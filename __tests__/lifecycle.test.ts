@@ -112,7 +112,10 @@ describe('process lifecycle', () => {
     const dataPlane = await startDataPlane({ randomFailures: { rate: 1, status: 503 } });
     const result = await runScript(
       // Retries a minute apart: the batch outlasts the drain's deadline.
-      TEN_IDENTIFIES.replace('warn() {}', 'warn(message) { process.stderr.write(message + "\\n"); }').replace(/retry(Base|Max)DelayMs: 50/g, 'retry$1DelayMs: 60000'),
+      TEN_IDENTIFIES.replace('warn() {}', 'warn(message) { process.stderr.write(message + "\\n"); }').replace(
+        /retry(Base|Max)DelayMs: 50/g,
+        'retry$1DelayMs: 60000',
+      ),
       { DATA_PLANE_URL: dataPlane.url },
     );
     expect(result.code).toBe(0);

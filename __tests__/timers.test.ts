@@ -1,7 +1,7 @@
 import { clearPendingTimeout, keepAliveUntil, pendingTimeout } from '../src/timers';
 
 describe('keep-alive: pending timers hold the process only while someone awaits', () => {
-  test('a pending timer is unref\'d while nobody waits, ref\'d while a wait is pending, unref\'d again after it', async () => {
+  test("a pending timer is unref'd while nobody waits, ref'd while a wait is pending, unref'd again after it", async () => {
     const before = pendingTimeout(() => undefined, 60_000);
     expect(before.hasRef()).toBe(false);
 

@@ -80,7 +80,11 @@ async function run(label: string, mode: Mode, replicas: number, firstIdentity: n
   for (let fetch = 0; fetch <= UNCHANGED_FETCHES; fetch++) {
     for (let i = 0; i < IDENTITIES; i++) {
       const identity = firstIdentity + i;
-      const context = { environmentKey: ENVIRONMENT_KEY, identity: { identifier: workload.userIdOf(identity) }, flags: flagsOf(identity, fetch === UNCHANGED_FETCHES) };
+      const context = {
+        environmentKey: ENVIRONMENT_KEY,
+        identity: { identifier: workload.userIdOf(identity) },
+        flags: flagsOf(identity, fetch === UNCHANGED_FETCHES),
+      };
       const integration = integrations[(fetch + i) % replicas]!;
       const start = process.hrtime.bigint();
       integration.postIdentityFetch(context);
@@ -116,7 +120,18 @@ function median(values: number[]): number {
 function describeRuns(results: RunResult[]): string {
   const [first] = results;
   const hook = (p: number): string =>
-    (median(results.map((result) => percentile([...result.hookNs].sort((a, b) => a - b), p))) / 1000).toFixed(1).padStart(6);
+    (
+      median(
+        results.map((result) =>
+          percentile(
+            [...result.hookNs].sort((a, b) => a - b),
+            p,
+          ),
+        ),
+      ) / 1000
+    )
+      .toFixed(1)
+      .padStart(6);
   const same = results.every((result) => result.sent === first!.sent && result.unchanged === first!.unchanged);
   return (
     `${first!.label.padEnd(38)} calls ${first!.calls}  sent ${String(first!.sent).padStart(6)}  unchanged ${String(first!.unchanged).padStart(6)}` +
@@ -127,11 +142,13 @@ function describeRuns(results: RunResult[]): string {
 async function connectRedis(): Promise<Redis[] | undefined> {
   const clients = [new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 }), new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 })];
   try {
-    await Promise.all(clients.map(async (client) => {
-      client.on('error', () => undefined);
-      await client.connect();
-      await client.ping();
-    }));
+    await Promise.all(
+      clients.map(async (client) => {
+        client.on('error', () => undefined);
+        await client.connect();
+        await client.ping();
+      }),
+    );
     return clients;
   } catch (error) {
     console.log(`NOTICE: no Redis at ${REDIS_URL} (${error instanceof Error ? error.message : String(error)}): Redis rows skipped`);
@@ -158,7 +175,11 @@ function measureMemoryPerIdentity(entries: number): string {
   const before = used();
   const store = new MemoryChangeStore({ maxEntries: entries, ttlMs: 3_600_000 });
   for (let i = 0; i < entries; i++) {
-    const claim = { key: `${ENVIRONMENT_KEY.length}:${ENVIRONMENT_KEY}:${workload.userIdOf(i)}`, hash: hashTraits({ names: ['n'], values: [i] }), token: String(i) };
+    const claim = {
+      key: `${ENVIRONMENT_KEY.length}:${ENVIRONMENT_KEY}:${workload.userIdOf(i)}`,
+      hash: hashTraits({ names: ['n'], values: [i] }),
+      token: String(i),
+    };
     store.claim(claim);
     store.confirm(claim);
   }

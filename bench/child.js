@@ -145,4 +145,4 @@ function finish(result) {
   process.send(result, () => process.exit(0));
 }
 
-main().then(finish, (error) => finish({ contender: job.contender, n: job.n, ok: false, error: String(error && error.stack || error) }));
+main().then(finish, (error) => finish({ contender: job.contender, n: job.n, ok: false, error: String((error && error.stack) || error) }));

@@ -18,11 +18,20 @@ function parseArgs(argv) {
   const args = { runs: 10, entry: 'dist', construct: false, json: false };
   for (let i = 0; i < argv.length; i++) {
     switch (argv[i]) {
-      case '--runs': args.runs = Number(argv[++i]); break;
-      case '--entry': args.entry = argv[++i]; break;
-      case '--construct': args.construct = true; break;
-      case '--json': args.json = true; break;
-      default: throw new Error(`unknown option ${argv[i]}; options: --runs N, --entry PATH, --construct, --json`);
+      case '--runs':
+        args.runs = Number(argv[++i]);
+        break;
+      case '--entry':
+        args.entry = argv[++i];
+        break;
+      case '--construct':
+        args.construct = true;
+        break;
+      case '--json':
+        args.json = true;
+        break;
+      default:
+        throw new Error(`unknown option ${argv[i]}; options: --runs N, --entry PATH, --construct, --json`);
     }
   }
   if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error('--runs needs a whole number >= 1');
@@ -54,7 +63,15 @@ function main() {
   const runs = Array.from({ length: args.runs }, () => coldRequire(args.entry, args.construct));
   const wall = runs.map((run) => run.wall);
   const cpu = runs.map((run) => run.cpu);
-  const result = { entry: args.entry, construct: args.construct, node: process.version, wallMs: wall, cpuMs: cpu, medianMs: median(wall), medianCpuMs: median(cpu) };
+  const result = {
+    entry: args.entry,
+    construct: args.construct,
+    node: process.version,
+    wallMs: wall,
+    cpuMs: cpu,
+    medianMs: median(wall),
+    medianCpuMs: median(cpu),
+  };
   if (args.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;

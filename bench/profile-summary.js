@@ -38,7 +38,12 @@ for (const [id, us] of selfUs) {
   const frame = byId.get(id).callFrame;
   const fn = `${frame.functionName || '(anonymous)'}  ${where(frame)}`;
   byFunction.set(fn, (byFunction.get(fn) || 0) + us);
-  const group = frame.url ? frame.url.replace('file://', '').replace(root + '/', '').replace(/node_modules\/([^/]+)\/.*/, 'node_modules/$1') : frame.functionName || '(native)';
+  const group = frame.url
+    ? frame.url
+        .replace('file://', '')
+        .replace(root + '/', '')
+        .replace(/node_modules\/([^/]+)\/.*/, 'node_modules/$1')
+    : frame.functionName || '(native)';
   byFile.set(group, (byFile.get(group) || 0) + us);
 }
 const pct = (us) => `${((100 * us) / total).toFixed(1).padStart(5)}%`;

@@ -104,7 +104,18 @@ function mainTable(summary) {
     summary.map((e) => {
       const v = e.values;
       const verified = e.failed ? `FAILED ${e.failures.length}/${e.runs.length}` : `${e.runs.length}/${e.runs.length}`;
-      return [e.name, verified, spread(v.eventsPerSec), spread(v.cpuUsPerEvent), spread(v.p50), spread(v.p99), spread(v.max), spread(v.rss), spread(v.requests), spread(v.serverBusy)];
+      return [
+        e.name,
+        verified,
+        spread(v.eventsPerSec),
+        spread(v.cpuUsPerEvent),
+        spread(v.p50),
+        spread(v.p99),
+        spread(v.max),
+        spread(v.rss),
+        spread(v.requests),
+        spread(v.serverBusy),
+      ];
     }),
   );
 }

@@ -49,17 +49,43 @@ function parseArgs(argv) {
       return v;
     };
     switch (flag) {
-      case '--n': args.n = int(); break;
-      case '--rounds': args.rounds = int(); break;
-      case '--seed': args.seed = int(); break;
-      case '--burst': args.burst = int(); break;
-      case '--window': args.window = int(); break;
-      case '--only': args.only = value().split(',').map((s) => s.trim()); break;
-      case '--scale': args.scale = true; break;
-      case '--scale-ns': args.scaleNs = value().split(',').map((s) => Number(s.replace(/_/g, ''))); break;
-      case '--outage-n': args.outageN = int(); break;
-      case '--json': args.json = true; break;
-      case '--profile': args.profile = true; break;
+      case '--n':
+        args.n = int();
+        break;
+      case '--rounds':
+        args.rounds = int();
+        break;
+      case '--seed':
+        args.seed = int();
+        break;
+      case '--burst':
+        args.burst = int();
+        break;
+      case '--window':
+        args.window = int();
+        break;
+      case '--only':
+        args.only = value()
+          .split(',')
+          .map((s) => s.trim());
+        break;
+      case '--scale':
+        args.scale = true;
+        break;
+      case '--scale-ns':
+        args.scaleNs = value()
+          .split(',')
+          .map((s) => Number(s.replace(/_/g, '')));
+        break;
+      case '--outage-n':
+        args.outageN = int();
+        break;
+      case '--json':
+        args.json = true;
+        break;
+      case '--profile':
+        args.profile = true;
+        break;
       case '--help':
         console.log(require('node:fs').readFileSync(__filename, 'utf8').split('*/')[0]);
         process.exit(0);
@@ -119,7 +145,11 @@ function runChild(job, args) {
   return new Promise((resolve) => {
     const execArgv = ['--max-old-space-size=4096'];
     if (args.profile && job.contender.startsWith('plugin')) {
-      execArgv.push('--cpu-prof', `--cpu-prof-dir=${path.join(__dirname, 'profiles')}`, `--cpu-prof-name=${job.contender.replace(/\W+/g, '-')}-${job.n}-${Date.now()}.cpuprofile`);
+      execArgv.push(
+        '--cpu-prof',
+        `--cpu-prof-dir=${path.join(__dirname, 'profiles')}`,
+        `--cpu-prof-name=${job.contender.replace(/\W+/g, '-')}-${job.n}-${Date.now()}.cpuprofile`,
+      );
     }
     const child = fork(path.join(__dirname, 'child.js'), [JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv });
     let output = '';
@@ -289,7 +319,10 @@ async function scaleMode(server, args, machine) {
       report.fmt(o.cpuUsPerCall),
       report.fmt(o.maxRssMB),
       `received ${a.received.toLocaleString('en-US')}, queued ${a.queued.toLocaleString('en-US')}, in flight ${a.inFlight}, dropped.queue_full ${a.dropped.queue_full.toLocaleString('en-US')}, retried ${a.retried}`,
-      `dropped: ${Object.entries(c.dropped).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`).join(', ')}; delivered ${c.delivered}`,
+      `dropped: ${Object.entries(c.dropped)
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => `${k} ${v.toLocaleString('en-US')}`)
+        .join(', ')}; delivered ${c.delivered}`,
       `${o.thrown} thrown, ${o.unhandledRejections} unhandled rejections`,
     ];
   });
@@ -302,13 +335,19 @@ async function scaleMode(server, args, machine) {
       '',
       'Cost per event, plugin with default options (gzip on):',
       '',
-      report.table(['N', 'verified', 'CPU µs/event', 'vs smallest N', 'marginal CPU µs/event', 'events/s', 'hook p50 µs', 'hook p99 µs', 'peak RSS MB', 'requests'], scaleRows),
+      report.table(
+        ['N', 'verified', 'CPU µs/event', 'vs smallest N', 'marginal CPU µs/event', 'events/s', 'hook p50 µs', 'hook p99 µs', 'peak RSS MB', 'requests'],
+        scaleRows,
+      ),
       '',
       marginalLine(marginal),
       '',
       `Outage: data plane down (connection refused, 127.0.0.1:${port}), ${args.outageN.toLocaleString('en-US')} hook calls fed in bursts of ${args.burst} + setImmediate (no window: nothing is ever acknowledged), then close({ timeoutMs: 1000 }):`,
       '',
-      report.table(['maxQueueSize', 'feeding took', 'hook p50 / p99 / max µs', 'CPU µs/call', 'peak RSS MB', 'stats() after the calls', 'stats() after close()', 'errors'], outageRows),
+      report.table(
+        ['maxQueueSize', 'feeding took', 'hook p50 / p99 / max µs', 'CPU µs/call', 'peak RSS MB', 'stats() after the calls', 'stats() after close()', 'errors'],
+        outageRows,
+      ),
     ].join('\n'),
   );
   return { verified: results.every((r) => r.verified) && outages.every((o) => o.ok) };

@@ -49,7 +49,7 @@ function newRun(n, seed, writeKey) {
 function hashString(s) {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return (h >>> 0) || 1;
+  return h >>> 0 || 1;
 }
 
 /** Same keys, same values (traits were checked already, so this is all context.traits needs). */
@@ -170,8 +170,7 @@ function report() {
   let missing = 0;
   for (let i = 0; i < run.n; i++) if (run.seen[i] === 0) missing++;
   const cpu = process.cpuUsage(run.cpuAtReset);
-  const verified =
-    run.n > 0 && missing === 0 && run.unique === run.n && run.corrupt === 0 && run.extra === 0 && run.rejectedRequests === 0;
+  const verified = run.n > 0 && missing === 0 && run.unique === run.n && run.corrupt === 0 && run.extra === 0 && run.rejectedRequests === 0;
   return {
     n: run.n,
     verified,

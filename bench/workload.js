@@ -13,10 +13,26 @@ const FLAGS_PER_IDENTITY = 20;
 const DEFAULT_SEED = 20240604;
 
 const FEATURE_NAMES = [
-  'checkout_v2', 'new-dashboard', 'maxItems', 'theme', 'discount_rate', 'beta_ünicode',
-  'search.algorithm', 'show_banner', 'api_timeout_ms', 'homepage_hero', 'welcome message',
-  'feature_11', 'rollout_pct', 'dark_mode', 'pricing_tier', 'quota', 'experiment "B"',
-  'legacy_export', 'recommendations', 'sidebar_layout',
+  'checkout_v2',
+  'new-dashboard',
+  'maxItems',
+  'theme',
+  'discount_rate',
+  'beta_ünicode',
+  'search.algorithm',
+  'show_banner',
+  'api_timeout_ms',
+  'homepage_hero',
+  'welcome message',
+  'feature_11',
+  'rollout_pct',
+  'dark_mode',
+  'pricing_tier',
+  'quota',
+  'experiment "B"',
+  'legacy_export',
+  'recommendations',
+  'sidebar_layout',
 ];
 
 /** The feature objects the API embeds in each flag (shared, like an environment document's). */

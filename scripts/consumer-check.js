@@ -73,10 +73,21 @@ function pack(destination) {
 function checkTarball(files) {
   check('the tarball ships dist/ (CommonJS, ESM wrappers, types), README.md, CHANGELOG.md, LICENSE and the fixtures', () => {
     const required = [
-      'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'dist/index.d.mts',
-      'dist/testing/index.js', 'dist/testing/index.mjs', 'dist/testing/index.d.ts', 'dist/testing/index.d.mts',
-      'dist/cli/main.js', 'README.md', 'CHANGELOG.md', 'LICENSE', 'package.json',
-      'fixtures/environment-document.json', 'fixtures/sql/flagsmith-rudderstack-tables.sql',
+      'dist/index.js',
+      'dist/index.mjs',
+      'dist/index.d.ts',
+      'dist/index.d.mts',
+      'dist/testing/index.js',
+      'dist/testing/index.mjs',
+      'dist/testing/index.d.ts',
+      'dist/testing/index.d.mts',
+      'dist/cli/main.js',
+      'README.md',
+      'CHANGELOG.md',
+      'LICENSE',
+      'package.json',
+      'fixtures/environment-document.json',
+      'fixtures/sql/flagsmith-rudderstack-tables.sql',
     ];
     const missing = required.filter((file) => !files.includes(file));
     assert(missing.length === 0, `missing: ${missing.join(', ')}`);
@@ -110,7 +121,9 @@ function checkProductionInstall(project, tarball) {
 
 function checkRuntime(project) {
   check('require() of the root and of /testing', () => {
-    node(project, ['-e', `
+    node(project, [
+      '-e',
+      `
       const assert = require('node:assert');
       const root = require('flagsmith-rudderstack');
       const testing = require('flagsmith-rudderstack/testing');
@@ -119,10 +132,14 @@ function checkRuntime(project) {
       assert.throws(() => root.validateSettings({ api_key: 7 }), /api_key: must be text, not a number/);
       assert.strictEqual(typeof testing.startLocalDataPlane, 'function');
       assert.strictEqual(require('flagsmith-rudderstack/package.json').version, ${JSON.stringify(PKG.version)});
-    `]);
+    `,
+    ]);
   });
   check('import of the root and of /testing share one copy of the code', () => {
-    node(project, ['--input-type=module', '-e', `
+    node(project, [
+      '--input-type=module',
+      '-e',
+      `
       import assert from 'node:assert';
       import { createRequire } from 'node:module';
       import { RudderStackIntegration } from 'flagsmith-rudderstack';
@@ -133,13 +150,17 @@ function checkRuntime(project) {
       test.integration.postIdentityFetch({ environmentKey: test.environmentKey, identity: { identifier: 'user_1' }, flags: [] });
       assert.strictEqual((await test.waitForEvents(1))[0].userId, 'user_1');
       await test.close();
-    `]);
+    `,
+    ]);
   });
   check('the fixtures the README points at resolve', () => {
-    node(project, ['-e', `
+    node(project, [
+      '-e',
+      `
       require('node:fs').accessSync(require.resolve('flagsmith-rudderstack/fixtures/sql/flagsmith-rudderstack-tables.sql'));
       require('flagsmith-rudderstack/fixtures/environment-document.json');
-    `]);
+    `,
+    ]);
   });
   check('the bin: npx flagsmith-rudderstack --help exits 0', () => {
     const help = ok(NPX, ['--no-install', 'flagsmith-rudderstack', '--help'], project);

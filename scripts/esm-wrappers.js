@@ -10,11 +10,7 @@ for (const entry of ENTRY_POINTS) {
   const file = path.resolve(__dirname, '..', entry);
   const names = Object.keys(require(file)).filter((name) => name !== 'default' && name !== '__esModule');
   const base = './' + path.basename(file);
-  const mjs = [
-    `import cjs from '${base}';`,
-    `export const { ${names.join(', ')} } = cjs;`,
-    '',
-  ].join('\n');
+  const mjs = [`import cjs from '${base}';`, `export const { ${names.join(', ')} } = cjs;`, ''].join('\n');
   fs.writeFileSync(file.replace(/\.js$/, '.mjs'), mjs);
   fs.writeFileSync(file.replace(/\.js$/, '.d.mts'), `export * from '${base}';\n`);
 }

@@ -10,19 +10,9 @@ export { settingsSchema } from './settings/schema';
 export { integrationManifest, type IntegrationManifest } from './manifest';
 export { toTraits, buildIdentifyMessage } from './mapping';
 export { PostgresConfigSource, PostgresConfigSourceError } from './settings/postgres-config-source';
-export type {
-  PostgresConfigSourceErrorReason,
-  PostgresConfigSourceOptions,
-  SaveResult,
-  SqlClient,
-} from './settings/postgres-config-source';
+export type { PostgresConfigSourceErrorReason, PostgresConfigSourceOptions, SaveResult, SqlClient } from './settings/postgres-config-source';
 export { RedisChangeStore } from './change-detection/redis-change-store';
-export type {
-  IoRedisClientLike,
-  NodeRedisClientLike,
-  RedisChangeStoreOptions,
-  RedisClientLike,
-} from './change-detection/redis-change-store';
+export type { IoRedisClientLike, NodeRedisClientLike, RedisChangeStoreOptions, RedisClientLike } from './change-detection/redis-change-store';
 export { withRudderStack } from './local-evaluation/with-rudderstack';
 export type { IdentityFetchHook, IdentityFlagsClient, WithRudderStackOptions } from './local-evaluation/with-rudderstack';
 export type {
@@ -41,6 +31,7 @@ export type {
   IdentityFetchContext,
   IdentityTraitsInput,
   IntegrationStats,
+  LogFields,
   Logger,
   MappingOptions,
   RudderStackIntegrationOptions,

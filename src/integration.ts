@@ -209,10 +209,9 @@ export class RudderStackIntegration implements AsyncDisposable {
       const abandoned = this.#accounts.held;
       this.#delivery.abandon();
       await settled;
-      this.#logger.warn(
-        `closed after ${timeoutMs} ms with ${abandoned} event(s) undelivered; they are counted in stats().dropped.close_timeout`,
-        { reason: 'close_timeout' },
-      );
+      this.#logger.warn(`closed after ${timeoutMs} ms with ${abandoned} event(s) undelivered; they are counted in stats().dropped.close_timeout`, {
+        reason: 'close_timeout',
+      });
     }
     this.#delivery.stop();
     stopFlushingBeforeExit(this.#flushHeld);

@@ -49,11 +49,7 @@ export class RateLimitedLog {
   readonly #intervalMs: number;
   readonly #now: () => number;
 
-  constructor(
-    logger: Log,
-    intervalMs: number,
-    now: () => number = monotonicMs,
-  ) {
+  constructor(logger: Log, intervalMs: number, now: () => number = monotonicMs) {
     this.#logger = logger;
     this.#intervalMs = intervalMs;
     this.#now = now;

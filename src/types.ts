@@ -180,7 +180,12 @@ export interface FetchResponseLike {
    * Never read: only the status and `Retry-After` count. Dropped once they are known: cancelled
    * when it is a web stream (fetch, undici), destroyed when it is a Node stream (node-fetch).
    */
-  body?: { cancel?(reason?: unknown): Promise<void> | void; destroy?(error?: Error): unknown } | null;
+  body?: {
+    /** A web stream's (fetch, undici): drops it unread. */
+    cancel?(reason?: unknown): Promise<void> | void;
+    /** A Node stream's (node-fetch): drops it unread. */
+    destroy?(error?: Error): unknown;
+  } | null;
 }
 
 /** What a host's `fetch` is called with: a subset of fetch's `RequestInit`. */

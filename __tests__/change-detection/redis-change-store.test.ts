@@ -213,4 +213,3 @@ async function startSilentServer(): Promise<{ port: number; close(): Promise<voi
       }),
   };
 }
-

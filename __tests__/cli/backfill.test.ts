@@ -101,7 +101,10 @@ describe('flagsmith-rudderstack backfill', () => {
     const result = await runCli(['backfill', '--environment-document', DOCUMENT, '--identities', file, '--dry-run']);
 
     expect(result.code).toBe(0);
-    const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; userId: string; traits: unknown });
+    const events = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; userId: string; traits: unknown });
     const expected = await expectedTraits(records);
     expect(events.map((event) => [event.userId, event.traits])).toEqual([...expected]);
     expect(events.every((event) => event.type === 'identify')).toBe(true);

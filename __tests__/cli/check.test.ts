@@ -29,7 +29,9 @@ describe('flagsmith-rudderstack check', () => {
     expect(result.stdout).toContain('Delivered: the data plane accepted the test identify');
     expect(dataPlane.events).toHaveLength(1);
     expect(dataPlane.events[0]).toMatchObject({ type: 'identify', userId: 'flagsmith-rudderstack-check' });
-    expect(String((dataPlane.events[0].traits as Record<string, unknown>).flagsmith_rudderstack_check)).toMatch(/^test event sent by flagsmith-rudderstack check/);
+    expect(String((dataPlane.events[0].traits as Record<string, unknown>).flagsmith_rudderstack_check)).toMatch(
+      /^test event sent by flagsmith-rudderstack check/,
+    );
     expectKeyNotShown(result);
   });
 

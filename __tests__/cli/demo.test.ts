@@ -24,12 +24,7 @@ describe('flagsmith-rudderstack demo', () => {
     });
 
     expect(result.code).toBe(0);
-    expect(dataPlane.events.map((event) => event.userId)).toEqual([
-      'user_123',
-      'acme-admin@acme.example',
-      'qa.tester@example.com',
-      'jane.doe@example.com',
-    ]);
+    expect(dataPlane.events.map((event) => event.userId)).toEqual(['user_123', 'acme-admin@acme.example', 'qa.tester@example.com', 'jane.doe@example.com']);
     expect(result.stdout).toContain('4 of 4 identify event(s) delivered.');
     expect(result.stdout + result.stderr).not.toContain('wk_demo_secret');
   });
@@ -51,8 +46,6 @@ describe('flagsmith-rudderstack demo', () => {
     const result = await runCli(['demo'], { RUDDERSTACK_WRITE_KEY: 'wk_demo_secret' });
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe(
-      'error: to send the demo\'s events to your data plane, set both RUDDERSTACK_WRITE_KEY and RUDDERSTACK_DATA_PLANE_URL\n',
-    );
+    expect(result.stderr).toBe("error: to send the demo's events to your data plane, set both RUDDERSTACK_WRITE_KEY and RUDDERSTACK_DATA_PLANE_URL\n");
   });
 });

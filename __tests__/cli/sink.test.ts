@@ -41,7 +41,9 @@ describe('flagsmith-rudderstack sink', () => {
     await integration.flush();
     await waitFor(() => sink.stdout().includes('userId "user_123"'), 'the batch to be printed');
 
-    expect(sink.stdout()).toMatch(/POST \/v1\/batch {2}1 event\(s\), \d+ B, gzip\n {2}identify {2}userId "user_123"\n {6}checkout_v2 {2}"blue"\n {6}dark_mode {4}false\n/);
+    expect(sink.stdout()).toMatch(
+      /POST \/v1\/batch {2}1 event\(s\), \d+ B, gzip\n {2}identify {2}userId "user_123"\n {6}checkout_v2 {2}"blue"\n {6}dark_mode {4}false\n/,
+    );
     sink.child.kill('SIGINT');
     const result = await sink.done;
     expect(result.code).toBe(0);
@@ -51,11 +53,22 @@ describe('flagsmith-rudderstack sink', () => {
   test('--out writes the events as NDJSON', async () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sink-')), 'events.ndjson');
     const { sink, url } = await startSink(['--out', out]);
-    expect((await post(url, 'k', [{ type: 'identify', userId: 'a' }, { type: 'identify', userId: 'b' }])).status).toBe(200);
+    expect(
+      (
+        await post(url, 'k', [
+          { type: 'identify', userId: 'a' },
+          { type: 'identify', userId: 'b' },
+        ])
+      ).status,
+    ).toBe(200);
     sink.child.kill('SIGINT');
     await sink.done;
 
-    const lines = fs.readFileSync(out, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { userId: string });
+    const lines = fs
+      .readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { userId: string });
     expect(lines.map((event) => event.userId)).toEqual(['a', 'b']);
   });
 

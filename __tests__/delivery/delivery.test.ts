@@ -245,7 +245,9 @@ describe('onBatchResult', () => {
     });
     integration.postIdentityFetch(identityContext('env-a', 'u1'));
     await integration.flush();
-    expect(results).toEqual([expect.objectContaining({ result: 'retries_exhausted', attempts: 1, timedOut: false, error: expect.stringMatching(/ECONNREFUSED/) })]);
+    expect(results).toEqual([
+      expect.objectContaining({ result: 'retries_exhausted', attempts: 1, timedOut: false, error: expect.stringMatching(/ECONNREFUSED/) }),
+    ]);
     expect(results[0]).not.toHaveProperty('status');
   });
 

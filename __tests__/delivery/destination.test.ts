@@ -2,7 +2,14 @@
 import { Destination, type DestinationLimits, type QueuedEvent } from '../../src/delivery/destination';
 import { endpointFor } from '../../src/delivery/http-sender';
 
-const LIMITS: DestinationLimits = { flushAt: 3, flushIntervalMs: 1_000, maxBatchBytes: 500_000, maxConcurrentRequests: 2, pauseMs: 60_000, maxPauseMs: 900_000 };
+const LIMITS: DestinationLimits = {
+  flushAt: 3,
+  flushIntervalMs: 1_000,
+  maxBatchBytes: 500_000,
+  maxConcurrentRequests: 2,
+  pauseMs: 60_000,
+  maxPauseMs: 900_000,
+};
 
 function destination(limits: Partial<DestinationLimits> = {}): Destination {
   return new Destination('key', endpointFor('http://127.0.0.1:9', 'wk'), 'http://127.0.0.1:9', '127.0.0.1:9', { ...LIMITS, ...limits });

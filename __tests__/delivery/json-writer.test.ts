@@ -23,8 +23,24 @@ describe('JsonWriter', () => {
   });
 
   it.each([
-    0, -0, 7, -7, 2147483647, -2147483648, 2147483648, -2147483649, 1e21, 1e-7, 0.1, -123.456,
-    Number.MAX_SAFE_INTEGER, Number.MIN_VALUE, Number.MAX_VALUE, NaN, Infinity, -Infinity,
+    0,
+    -0,
+    7,
+    -7,
+    2147483647,
+    -2147483648,
+    2147483648,
+    -2147483649,
+    1e21,
+    1e-7,
+    0.1,
+    -123.456,
+    Number.MAX_SAFE_INTEGER,
+    Number.MIN_VALUE,
+    Number.MAX_VALUE,
+    NaN,
+    Infinity,
+    -Infinity,
   ])('writes the number %p as JSON.stringify does', (value) => {
     expect(written((writer) => writer.number(value))).toBe(JSON.stringify(value));
   });

@@ -9,7 +9,11 @@ import { parseRetryAfter, type AttemptOutcome } from '../../src/delivery/retry-p
 
 const POLICY: RetryPolicy = { maxRetries: 8, maxRetryDurationMs: 300_000, retryBaseDelayMs: 500, retryMaxDelayMs: 30_000, maxRetryAfterMs: 60_000 };
 
-const status = (code: number, retryAfterMs?: number): AttemptOutcome => ({ kind: 'response', status: code, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+const status = (code: number, retryAfterMs?: number): AttemptOutcome => ({
+  kind: 'response',
+  status: code,
+  ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+});
 const networkError: AttemptOutcome = { kind: 'network-error', message: 'connect ECONNREFUSED 127.0.0.1:9', timedOut: false };
 
 function events(n: number, bad: readonly number[] = []): QueuedEvent[] {

@@ -82,14 +82,7 @@ describe('serialization', () => {
     const flag = fc.record({
       feature: fc.record({ name: fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('__proto__', '0', '7', '01', '4294967295')) }),
       enabled: fc.boolean(),
-      feature_state_value: fc.oneof(
-        fc.string({ unit: 'binary' }),
-        fc.integer(),
-        fc.double(),
-        fc.boolean(),
-        fc.constant(null),
-        fc.bigInt(),
-      ),
+      feature_state_value: fc.oneof(fc.string({ unit: 'binary' }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.bigInt()),
     });
     fc.assert(
       fc.property(

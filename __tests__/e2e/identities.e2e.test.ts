@@ -13,7 +13,12 @@ const WRITE_KEY = 'wk_e2e_secret';
 afterEach(closeHarnesses);
 
 /** Data plane, integration, and the reference host with the hook wired in; every hook call is recorded too. */
-async function start(): Promise<{ host: ReferenceHost; hookCalls: IdentityFetchContext[]; dataPlane: Awaited<ReturnType<typeof startDataPlane>>; flush: () => Promise<void> }> {
+async function start(): Promise<{
+  host: ReferenceHost;
+  hookCalls: IdentityFetchContext[];
+  dataPlane: Awaited<ReturnType<typeof startDataPlane>>;
+  flush: () => Promise<void>;
+}> {
   const dataPlane = await startDataPlane({ writeKeys: [WRITE_KEY] });
   const integration = createIntegration({ config: { [ENVIRONMENT_KEY]: { api_key: WRITE_KEY, base_url: dataPlane.url } } });
   const hookCalls: IdentityFetchContext[] = [];

@@ -56,8 +56,7 @@ describe('maxQueueSize holds whatever the split does', () => {
     const dataPlane = await faultDataPlane();
     let releaseSlow: (settings: RudderStackSettings | null) => void = () => undefined;
     const source: ConfigSource = {
-      get: (environmentKey) =>
-        environmentKey === 'env-slow' ? new Promise((resolve) => (releaseSlow = resolve)) : settingsFor(dataPlane),
+      get: (environmentKey) => (environmentKey === 'env-slow' ? new Promise((resolve) => (releaseSlow = resolve)) : settingsFor(dataPlane)),
     };
     const { integration } = faultIntegration({ config: source, maxQueueSize: 10, flushAt: 100, flushIntervalMs: 60_000 });
     for (let i = 0; i < 5; i++) integration.postIdentityFetch(identityContext('env-slow', `slow-${i}`));
@@ -105,7 +104,9 @@ describe('nothing thrown in the background reaches the host process', () => {
     }
     expect(dataPlane.events.map((event) => event.userId)).toEqual(['ordinary']);
     expect(integration.stats()).toMatchObject({ delivered: 1, dropped: expect.objectContaining({ invalid_input: 1 }) });
-    expect(logger.warnings().join('\n')).toMatch(/environment env-a: dropped an identify that could not be mapped or serialized \(RangeError: Invalid string length\)/);
+    expect(logger.warnings().join('\n')).toMatch(
+      /environment env-a: dropped an identify that could not be mapped or serialized \(RangeError: Invalid string length\)/,
+    );
   });
 
   it('a settings object whose api_key is a string on its first read only does not take the host down', async () => {

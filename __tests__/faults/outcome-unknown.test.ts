@@ -5,16 +5,7 @@
  */
 import type { FailureSpec, RequestOutcome } from '../../src/testing';
 import { identityContext } from '../helpers/harness';
-import {
-  accountedFor,
-  checkSecretsAfterEachTest,
-  copiesByMessageId,
-  faultDataPlane,
-  faultIntegration,
-  messageIdsOf,
-  settingsFor,
-  faultSetup,
-} from './support';
+import { accountedFor, checkSecretsAfterEachTest, copiesByMessageId, faultDataPlane, faultIntegration, messageIdsOf, settingsFor, faultSetup } from './support';
 
 checkSecretsAfterEachTest();
 

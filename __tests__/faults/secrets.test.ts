@@ -52,7 +52,11 @@ it('keeps the key out of every delivery failure: 401, 400, 413, 5xx exhausted, r
     { status: 429, headers: { 'Retry-After': '100' } },
   ]);
   const { integration, logger } = faultIntegration({
-    config: { 'env-a': settingsFor(dataPlane), 'env-wrong': settingsFor(dataPlane, WRONG_KEY), 'env-down': { api_key: WRITE_KEY, base_url: 'http://127.0.0.1:9' } },
+    config: {
+      'env-a': settingsFor(dataPlane),
+      'env-wrong': settingsFor(dataPlane, WRONG_KEY),
+      'env-down': { api_key: WRITE_KEY, base_url: 'http://127.0.0.1:9' },
+    },
     flushAt: 1,
     maxConcurrentRequests: 1,
     maxRetries: 1,
@@ -198,7 +202,11 @@ it('keeps the key out of the log when a host fetch fails', async () => {
   const failing: FetchLike = async () => {
     throw Object.assign(new Error('socket closed by peer'), { code: 'ECONNRESET' });
   };
-  const { integration, logger } = faultIntegration({ config: { 'env-a': { api_key: WRITE_KEY, base_url: 'http://127.0.0.1:9' } }, fetch: failing, maxRetries: 1 });
+  const { integration, logger } = faultIntegration({
+    config: { 'env-a': { api_key: WRITE_KEY, base_url: 'http://127.0.0.1:9' } },
+    fetch: failing,
+    maxRetries: 1,
+  });
   integration.postIdentityFetch(identityContext('env-a', 'u1'));
   await integration.flush();
   expect(integration.stats().dropped.retries_exhausted).toBe(1);

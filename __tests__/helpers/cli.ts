@@ -28,9 +28,7 @@ export interface CliProcess {
 
 /** The command's environment: this process's, without any RudderStack settings, plus `env`. */
 function environment(env: Record<string, string>): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('RUDDERSTACK_') && name !== 'SINK_WRITE_KEYS'),
-  );
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('RUDDERSTACK_') && name !== 'SINK_WRITE_KEYS'));
   return { ...base, ...env };
 }
 

@@ -44,8 +44,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   }
   if (isCi()) {
     throw new Error(
-      `PostgreSQL tests: CI requires a PostgreSQL server at ${redact(url)} (set DATABASE_URL to change it), ` +
-        `but connecting failed: ${unreachable}`,
+      `PostgreSQL tests: CI requires a PostgreSQL server at ${redact(url)} (set DATABASE_URL to change it), ` + `but connecting failed: ${unreachable}`,
     );
   }
   console.info(

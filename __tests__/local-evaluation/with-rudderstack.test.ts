@@ -18,8 +18,7 @@ interface ExpectedIdentity {
   flags: Array<{ featureName: string; enabled: boolean; value: unknown }>;
   expectedTraits: Record<ValueMode, Record<string, unknown>>;
 }
-const IDENTITIES = (JSON.parse(readFileSync(join(FIXTURES, 'environment-expected.json'), 'utf8')) as { identities: ExpectedIdentity[] })
-  .identities;
+const IDENTITIES = (JSON.parse(readFileSync(join(FIXTURES, 'environment-expected.json'), 'utf8')) as { identities: ExpectedIdentity[] }).identities;
 
 function offlineFlagsmith(): Flagsmith {
   return new Flagsmith({ offlineMode: true, offlineHandler: new LocalFileHandler(DOCUMENT_PATH) });

@@ -56,10 +56,7 @@ describe('fixtures/identities: responses of GET/POST /api/v1/identities/', () =>
     });
 
     test.each(modes)('buildIdentifyMessage, %s', (mode) => {
-      const message = buildIdentifyMessage(
-        { environmentKey: 'Vt3mQ9pLx7RkWc2HsYbN4e', identity: response, flags: response.flags },
-        { valueMode: mode },
-      );
+      const message = buildIdentifyMessage({ environmentKey: 'Vt3mQ9pLx7RkWc2HsYbN4e', identity: response, flags: response.flags }, { valueMode: mode });
       expect(message.userId).toBe(expected.identifier);
       expect(JSON.stringify(message.traits)).toBe(JSON.stringify(expected[mode]));
     });
@@ -82,36 +79,31 @@ describe('fixtures/environment-document.json evaluated offline by flagsmith-node
     await flagsmith.close();
   });
 
-  describe.each(expected.identities.map((identity) => [identity.identifier, identity] as const))(
-    '%s',
-    (identifier, identity) => {
-      test('the engine gives the flags recorded in environment-expected.json', () => {
-        const flags = evaluated.get(identifier)!.allFlags();
-        expect(
-          flags.map(({ featureName, enabled, value, reason }) => ({ featureName, enabled, value, reason })),
-        ).toEqual(identity.flags);
-      });
+  describe.each(expected.identities.map((identity) => [identity.identifier, identity] as const))('%s', (identifier, identity) => {
+    test('the engine gives the flags recorded in environment-expected.json', () => {
+      const flags = evaluated.get(identifier)!.allFlags();
+      expect(flags.map(({ featureName, enabled, value, reason }) => ({ featureName, enabled, value, reason }))).toEqual(identity.flags);
+    });
 
-      test.each(modes)('the Flags object maps to the expected traits, %s', (mode) => {
-        expect(toTraits(evaluated.get(identifier)!, { valueMode: mode })).toEqual(identity.expectedTraits[mode]);
-      });
+    test.each(modes)('the Flags object maps to the expected traits, %s', (mode) => {
+      expect(toTraits(evaluated.get(identifier)!, { valueMode: mode })).toEqual(identity.expectedTraits[mode]);
+    });
 
-      test.each(modes)('its allFlags() items map to the expected traits, %s', (mode) => {
-        const flags = evaluated.get(identifier)!.allFlags();
-        expect(toTraits(flags, { valueMode: mode })).toEqual(identity.expectedTraits[mode]);
-      });
+    test.each(modes)('its allFlags() items map to the expected traits, %s', (mode) => {
+      const flags = evaluated.get(identifier)!.allFlags();
+      expect(toTraits(flags, { valueMode: mode })).toEqual(identity.expectedTraits[mode]);
+    });
 
-      test('buildIdentifyMessage takes the Flags object', () => {
-        const message = buildIdentifyMessage({
-          environmentKey: 'Vt3mQ9pLx7RkWc2HsYbN4e',
-          identity: { identifier, traits: identity.traits },
-          flags: evaluated.get(identifier)!,
-        });
-        expect(message.userId).toBe(identifier);
-        expect(message.traits).toEqual(identity.expectedTraits.documented);
+    test('buildIdentifyMessage takes the Flags object', () => {
+      const message = buildIdentifyMessage({
+        environmentKey: 'Vt3mQ9pLx7RkWc2HsYbN4e',
+        identity: { identifier, traits: identity.traits },
+        flags: evaluated.get(identifier)!,
       });
-    },
-  );
+      expect(message.userId).toBe(identifier);
+      expect(message.traits).toEqual(identity.expectedTraits.documented);
+    });
+  });
 
   // What the fixture is for: overrides and variants resolved per identity reach the traits.
   test('the segment override reaches an enterprise identity', () => {
@@ -128,9 +120,7 @@ describe('fixtures/environment-document.json evaluated offline by flagsmith-node
   });
 
   test('multivariate values are variants of the feature, and more than one is served', () => {
-    const served = new Set(
-      [...evaluated.values()].map((flags) => toTraits(flags).onboarding_flow),
-    );
+    const served = new Set([...evaluated.values()].map((flags) => toTraits(flags).onboarding_flow));
     for (const value of served) expect(['classic', 'short_tour', 'video_tour']).toContain(value);
     expect(served.size).toBeGreaterThan(1);
   });

@@ -83,10 +83,36 @@ describe('readFlags: unusable items are skipped', () => {
       throw new Error('getter');
     };
     const flags: unknown[] = [
-      { featureName: 'enabled_throws', get enabled() { return boom(); }, value: 1 },
-      { get feature() { return boom(); }, enabled: true, feature_state_value: 1 },
-      { feature: { get name() { return boom(); } }, enabled: true, feature_state_value: 1 },
-      { featureName: 'value_throws', enabled: true, get value() { return boom(); } },
+      {
+        featureName: 'enabled_throws',
+        get enabled() {
+          return boom();
+        },
+        value: 1,
+      },
+      {
+        get feature() {
+          return boom();
+        },
+        enabled: true,
+        feature_state_value: 1,
+      },
+      {
+        feature: {
+          get name() {
+            return boom();
+          },
+        },
+        enabled: true,
+        feature_state_value: 1,
+      },
+      {
+        featureName: 'value_throws',
+        enabled: true,
+        get value() {
+          return boom();
+        },
+      },
       new Proxy({}, { get: boom }),
       { featureName: 'kept', enabled: true, value: 'blue' },
     ];

@@ -5,18 +5,38 @@ import type { IdentityFetchContext } from '../../src/types';
 
 /** rudder-go-kit's sanitize.invisibleRunes, one by one. */
 const GO_KIT_INVISIBLE = [
-  0x0000, 0x0009, 0x00a0, 0x00ad, 0x034f, 0x061c, 0x115f, 0x1160, 0x17b4, 0x17b5, 0x180e, 0x2000, 0x2001, 0x2002,
-  0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x200b, 0x200c, 0x200d, 0x200e, 0x200f, 0x202f,
-  0x205f, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0x206a, 0x206b, 0x206c, 0x206d, 0x206e, 0x206f, 0x3000, 0x2800,
-  0x3164, 0xfeff, 0xffa0,
+  0x0000, 0x0009, 0x00a0, 0x00ad, 0x034f, 0x061c, 0x115f, 0x1160, 0x17b4, 0x17b5, 0x180e, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007,
+  0x2008, 0x2009, 0x200a, 0x200b, 0x200c, 0x200d, 0x200e, 0x200f, 0x202f, 0x205f, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0x206a, 0x206b, 0x206c, 0x206d,
+  0x206e, 0x206f, 0x3000, 0x2800, 0x3164, 0xfeff, 0xffa0,
 ].map((code) => String.fromCodePoint(code));
 
 /** What Go's unicode.IsPrint rejects: controls, formats, separators, private use, unassigned. */
 const NOT_PRINTABLE = [
   ...Array.from({ length: 0x20 }, (_, code) => String.fromCharCode(code)),
-  '\u007f', '\u0085', '\u009f', '\u2028', '\u2029', '\u202a', '\u202e', '\u2066', '\ufff9', '\ufffb',
-  '\u0600', '\u06dd', '\u0378', '\ufffe', '\uffff', '\ue000', '\u{f0000}', '\u{10fffd}', '\u{e0001}', '\u{e007f}',
-  '\u{1bca0}', '\u{1d173}', '\u1680', '\u2007',
+  '\u007f',
+  '\u0085',
+  '\u009f',
+  '\u2028',
+  '\u2029',
+  '\u202a',
+  '\u202e',
+  '\u2066',
+  '\ufff9',
+  '\ufffb',
+  '\u0600',
+  '\u06dd',
+  '\u0378',
+  '\ufffe',
+  '\uffff',
+  '\ue000',
+  '\u{f0000}',
+  '\u{10fffd}',
+  '\u{e0001}',
+  '\u{e007f}',
+  '\u{1bca0}',
+  '\u{1d173}',
+  '\u1680',
+  '\u2007',
 ];
 
 const BLANK = [...GO_KIT_INVISIBLE, ...NOT_PRINTABLE, ' '];

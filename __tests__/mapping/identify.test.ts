@@ -46,9 +46,7 @@ describe('buildIdentifyMessage: the message', () => {
     const message = buildIdentifyMessage(context);
     const after = Date.now();
 
-    expect(Object.keys(message).sort()).toEqual(
-      ['channel', 'context', 'messageId', 'originalTimestamp', 'traits', 'type', 'userId'].sort(),
-    );
+    expect(Object.keys(message).sort()).toEqual(['channel', 'context', 'messageId', 'originalTimestamp', 'traits', 'type', 'userId'].sort());
     expect(message.type).toBe('identify');
     expect(message.userId).toBe('user_123');
     expect(message.traits).toEqual({ checkout_v2: 'blue', retry_limit: 0, maintenance_mode: false });
@@ -168,9 +166,38 @@ describe('buildIdentifyMessage: invalid_input', () => {
     ['flags missing', { environmentKey: 'k', identity: { identifier: 'u' } }],
     ['flags a number', { environmentKey: 'k', identity: { identifier: 'u' }, flags: 42 }],
     ['allFlags throws', { environmentKey: 'k', identity: { identifier: 'u' }, flags: { allFlags: boom } }],
-    ['identity getter throws', { environmentKey: 'k', get identity() { return boom(); }, flags: [] }],
-    ['flags getter throws', { environmentKey: 'k', identity: { identifier: 'u' }, get flags() { return boom(); } }],
-    ['identifier getter throws', { environmentKey: 'k', identity: { get identifier() { return boom(); } }, flags: [] }],
+    [
+      'identity getter throws',
+      {
+        environmentKey: 'k',
+        get identity() {
+          return boom();
+        },
+        flags: [],
+      },
+    ],
+    [
+      'flags getter throws',
+      {
+        environmentKey: 'k',
+        identity: { identifier: 'u' },
+        get flags() {
+          return boom();
+        },
+      },
+    ],
+    [
+      'identifier getter throws',
+      {
+        environmentKey: 'k',
+        identity: {
+          get identifier() {
+            return boom();
+          },
+        },
+        flags: [],
+      },
+    ],
     ['a proxy context', new Proxy({}, { get: boom })],
   ])('%s', (_label, input) => {
     expect(reasonOf(() => buildIdentifyMessage(input as IdentityFetchContext))).toBe('invalid_input');
@@ -179,7 +206,13 @@ describe('buildIdentifyMessage: invalid_input', () => {
   test('items with throwing getters are skipped, the event is still built', () => {
     const flags = [
       { featureName: 'kept', enabled: true, value: 1 },
-      { featureName: 'dropped', enabled: true, get value(): never { return boom(); } },
+      {
+        featureName: 'dropped',
+        enabled: true,
+        get value(): never {
+          return boom();
+        },
+      },
     ];
     expect(buildIdentifyMessage(contextFor('user_123', flags)).traits).toEqual({ kept: 1 });
   });

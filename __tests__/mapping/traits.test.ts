@@ -76,9 +76,7 @@ describe('toTraits', () => {
 
   test.each(modes)('every value case in one call, %s', (mode) => {
     const flags = enabledCases.map(([label, value]) => ({ featureName: label, enabled: true, value }));
-    const expected = Object.fromEntries(
-      enabledCases.map(([label, , documented, python]) => [label, mode === 'documented' ? documented : python]),
-    );
+    const expected = Object.fromEntries(enabledCases.map(([label, , documented, python]) => [label, mode === 'documented' ? documented : python]));
     expect(toTraits(flags, { valueMode: mode })).toEqual(expected);
   });
 

@@ -110,7 +110,11 @@ function build(marker: Marker): unknown {
     case 'badDate':
       return new Date(Number.NaN);
     case 'throwingToJSON':
-      return { toJSON: () => { throw new Error('toJSON'); } };
+      return {
+        toJSON: () => {
+          throw new Error('toJSON');
+        },
+      };
     case 'proxy':
       return throwingProxy(() => thrownOf(marker.thrown));
     case 'getters':
@@ -118,7 +122,11 @@ function build(marker: Marker): unknown {
     case 'allFlags':
       return { allFlags: () => materialize(marker.items) };
     case 'allFlagsThrows':
-      return { allFlags: () => { throw thrownOf(marker.thrown); } };
+      return {
+        allFlags: () => {
+          throw thrownOf(marker.thrown);
+        },
+      };
   }
 }
 
@@ -143,7 +151,18 @@ const hugeString = fc.oneof(
 );
 
 const hostile: fc.Arbitrary<unknown> = fc.oneof(
-  { arbitrary: fc.anything({ maxDepth: 2, withBigInt: true, withBoxedValues: true, withMap: true, withSet: true, withObjectString: true, withNullPrototype: true }), weight: 3 },
+  {
+    arbitrary: fc.anything({
+      maxDepth: 2,
+      withBigInt: true,
+      withBoxedValues: true,
+      withMap: true,
+      withSet: true,
+      withObjectString: true,
+      withNullPrototype: true,
+    }),
+    weight: 3,
+  },
   { arbitrary: special, weight: 3 },
   { arbitrary: unicodeString, weight: 2 },
   { arbitrary: hugeString, weight: 1 },
@@ -155,14 +174,7 @@ const featureName: fc.Arbitrary<unknown> = fc.oneof(
   { arbitrary: hostile, weight: 1 },
 );
 
-const flagValue: fc.Arbitrary<unknown> = fc.oneof(
-  fc.string({ maxLength: 20 }),
-  fc.integer(),
-  fc.double(),
-  fc.boolean(),
-  fc.constant(null),
-  hostile,
-);
+const flagValue: fc.Arbitrary<unknown> = fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), hostile);
 
 const apiFlag = fc.record(
   { feature: fc.oneof(fc.record({ name: featureName }), hostile), enabled: fc.oneof(fc.boolean(), hostile), feature_state_value: flagValue },
@@ -311,10 +323,18 @@ describe('the hook, given arbitrary contexts', () => {
   it('never throws when a getter throws an Error whose message cannot be read', () => {
     const { integration } = faultIntegration({ config: { 'env-a': { api_key: WRITE_KEY, base_url: 'http://127.0.0.1:9' } } });
     const unreadable = [
-      Object.defineProperty(new Error(), 'message', { get: () => { throw new Error('message getter'); } }),
+      Object.defineProperty(new Error(), 'message', {
+        get: () => {
+          throw new Error('message getter');
+        },
+      }),
       Object.assign(new Error(), { message: { not: 'a string' } }),
       Object.assign(new Error(), { message: 42 }),
-      new Proxy(new Error('behind a proxy'), { getPrototypeOf: () => { throw new Error('instanceof trap'); } }),
+      new Proxy(new Error('behind a proxy'), {
+        getPrototypeOf: () => {
+          throw new Error('instanceof trap');
+        },
+      }),
     ];
     for (const thrown of unreadable) {
       const context = withThrowingGetters({}, ['environmentKey'], () => thrown);

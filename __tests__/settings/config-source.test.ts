@@ -11,12 +11,9 @@ describe('StaticConfigSource', () => {
     expect(source.get('env_b')).toBeNull();
   });
 
-  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'])(
-    'does not find the inherited name %j unless it is configured',
-    (name) => {
-      expect(new StaticConfigSource({ env_a: ACME }).get(name)).toBeNull();
-    },
-  );
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'])('does not find the inherited name %j unless it is configured', (name) => {
+    expect(new StaticConfigSource({ env_a: ACME }).get(name)).toBeNull();
+  });
 
   it('finds a "__proto__" environment key when one is configured', () => {
     const settings = JSON.parse('{"__proto__": {"api_key": "proto-key"}, "constructor": {"api_key": "c-key"}}');

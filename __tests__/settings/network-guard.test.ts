@@ -1,12 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo, LookupFunction } from 'node:net';
 import type { LookupAddress } from 'node:dns';
-import {
-  createGuardedLookup,
-  internalAddressRange,
-  isInternalAddress,
-  isInternalHostname,
-} from '../../src/settings/network-guard';
+import { createGuardedLookup, internalAddressRange, isInternalAddress, isInternalHostname } from '../../src/settings/network-guard';
 
 describe('isInternalAddress', () => {
   it.each([
@@ -44,13 +39,10 @@ describe('isInternalAddress', () => {
     expect(isInternalAddress(ip)).toBe(true);
   });
 
-  it.each(['8.8.8.8', '93.184.215.14', '2606:4700:4700::1111', '2a00:1450:4001:80b::200e', '::ffff:8.8.8.8'])(
-    '%j is public',
-    (ip) => {
-      expect(internalAddressRange(ip)).toBeUndefined();
-      expect(isInternalAddress(ip)).toBe(false);
-    },
-  );
+  it.each(['8.8.8.8', '93.184.215.14', '2606:4700:4700::1111', '2a00:1450:4001:80b::200e', '::ffff:8.8.8.8'])('%j is public', (ip) => {
+    expect(internalAddressRange(ip)).toBeUndefined();
+    expect(isInternalAddress(ip)).toBe(false);
+  });
 });
 
 describe('isInternalHostname', () => {
@@ -118,8 +110,7 @@ describe('createGuardedLookup', () => {
     expect(result.address).toEqual(empty);
     expect(result.error?.code).toBe('ERR_INTERNAL_ADDRESS');
     expect(result.error?.message).toBe(
-      'data plane host "data.example" resolved to internal address 10.0.0.5; ' +
-        'set allowPrivateNetworks if this is intended',
+      'data plane host "data.example" resolved to internal address 10.0.0.5; ' + 'set allowPrivateNetworks if this is intended',
     );
   });
 
@@ -177,28 +168,25 @@ describe('createGuardedLookup with a real http.Agent', () => {
     });
   }
 
-  it.each([true, false])(
-    'refuses to connect to "localhost" (autoSelectFamily: %s)',
-    async (autoSelectFamily) => {
-      const guarded = createGuardedLookup();
-      const askedForAll: boolean[] = [];
-      const lookup: LookupFunction = (hostname, options, callback) => {
-        askedForAll.push(options.all === true);
-        guarded(hostname, options, callback);
-      };
-      const agent = new http.Agent({ lookup, autoSelectFamily } as http.AgentOptions);
-      try {
-        await expect(get(agent, 'localhost')).rejects.toMatchObject({
-          code: 'ERR_INTERNAL_ADDRESS',
-          message: expect.stringMatching(/^data plane host "localhost" resolved to internal address /),
-        });
-        expect(askedForAll).toEqual([autoSelectFamily]);
-        expect(requestsServed).toBe(0);
-      } finally {
-        agent.destroy();
-      }
-    },
-  );
+  it.each([true, false])('refuses to connect to "localhost" (autoSelectFamily: %s)', async (autoSelectFamily) => {
+    const guarded = createGuardedLookup();
+    const askedForAll: boolean[] = [];
+    const lookup: LookupFunction = (hostname, options, callback) => {
+      askedForAll.push(options.all === true);
+      guarded(hostname, options, callback);
+    };
+    const agent = new http.Agent({ lookup, autoSelectFamily } as http.AgentOptions);
+    try {
+      await expect(get(agent, 'localhost')).rejects.toMatchObject({
+        code: 'ERR_INTERNAL_ADDRESS',
+        message: expect.stringMatching(/^data plane host "localhost" resolved to internal address /),
+      });
+      expect(askedForAll).toEqual([autoSelectFamily]);
+      expect(requestsServed).toBe(0);
+    } finally {
+      agent.destroy();
+    }
+  });
 
   it('the same request goes through without the guard (the server is reachable)', async () => {
     const agent = new http.Agent();

@@ -2,11 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'pg';
-import {
-  PostgresConfigSource,
-  PostgresConfigSourceError,
-  type SqlClient,
-} from '../../src/settings/postgres-config-source';
+import { PostgresConfigSource, PostgresConfigSourceError, type SqlClient } from '../../src/settings/postgres-config-source';
 import { SettingsError } from '../../src/settings/validate';
 import type { RudderStackSettings } from '../../src/types';
 import { captureLogger, closeHarnesses, createIntegration, identityContext, onCleanup, startDataPlane, waitFor } from '../helpers/harness';
@@ -22,10 +18,7 @@ beforeAll(async () => {
   db = await openTestDatabase();
   await db.exec(TABLES_SQL);
   await db.exec(
-    TABLES_SQL.replaceAll('rudderstack_rudderstackconfiguration', RENAMED.configuration).replaceAll(
-      'environments_environment',
-      RENAMED.environment,
-    ),
+    TABLES_SQL.replaceAll('rudderstack_rudderstackconfiguration', RENAMED.configuration).replaceAll('environments_environment', RENAMED.environment),
   );
 });
 
@@ -45,23 +38,23 @@ const DEFAULT_TABLES: Tables = { configuration: 'rudderstack_rudderstackconfigur
 async function addEnvironment(options: { deleted?: boolean; tables?: Tables } = {}): Promise<{ id: number; key: string }> {
   const key = `env_${randomBytes(8).toString('hex')}`;
   const table = (options.tables ?? DEFAULT_TABLES).environment;
-  const { rows } = await db.client.query(
-    `INSERT INTO ${table} (name, api_key, project_id, deleted_at) VALUES ($1, $2, 1, $3) RETURNING id`,
-    ['Production', key, options.deleted ? new Date() : null],
-  );
+  const { rows } = await db.client.query(`INSERT INTO ${table} (name, api_key, project_id, deleted_at) VALUES ($1, $2, 1, $3) RETURNING id`, [
+    'Production',
+    key,
+    options.deleted ? new Date() : null,
+  ]);
   return { id: (rows[0] as { id: number }).id, key };
 }
 
-async function addSettings(
-  environmentId: number,
-  settings: RudderStackSettings,
-  options: { deleted?: boolean; tables?: Tables } = {},
-): Promise<void> {
+async function addSettings(environmentId: number, settings: RudderStackSettings, options: { deleted?: boolean; tables?: Tables } = {}): Promise<void> {
   const table = (options.tables ?? DEFAULT_TABLES).configuration;
-  await db.client.query(
-    `INSERT INTO ${table} (uuid, environment_id, api_key, base_url, deleted_at) VALUES ($1, $2, $3, $4, $5)`,
-    [randomUUID(), environmentId, settings.api_key, settings.base_url ?? null, options.deleted ? new Date() : null],
-  );
+  await db.client.query(`INSERT INTO ${table} (uuid, environment_id, api_key, base_url, deleted_at) VALUES ($1, $2, $3, $4, $5)`, [
+    randomUUID(),
+    environmentId,
+    settings.api_key,
+    settings.base_url ?? null,
+    options.deleted ? new Date() : null,
+  ]);
 }
 
 interface SettingsRow {
@@ -200,9 +193,7 @@ describe('save', () => {
     const source = new PostgresConfigSource(db.client);
     const result = await source.save(environment.key, ACME);
     const rows = await rowsOf(environment.id);
-    expect(rows).toEqual([
-      { id: result.id, uuid: expect.stringMatching(/^[0-9a-f-]{36}$/), api_key: ACME.api_key, base_url: ACME.base_url, deleted: false },
-    ]);
+    expect(rows).toEqual([{ id: result.id, uuid: expect.stringMatching(/^[0-9a-f-]{36}$/), api_key: ACME.api_key, base_url: ACME.base_url, deleted: false }]);
     expect(result.revived).toBe(false);
     expect(await source.get(environment.key)).toEqual(ACME);
   });
@@ -219,9 +210,7 @@ describe('save', () => {
     const [before] = await rowsOf(environment.id);
     const result = await new PostgresConfigSource(db.client).save(environment.key, ACME);
     expect(result).toEqual({ id: before.id, revived: true });
-    expect(await rowsOf(environment.id)).toEqual([
-      { id: before.id, uuid: before.uuid, api_key: ACME.api_key, base_url: ACME.base_url, deleted: false },
-    ]);
+    expect(await rowsOf(environment.id)).toEqual([{ id: before.id, uuid: before.uuid, api_key: ACME.api_key, base_url: ACME.base_url, deleted: false }]);
   });
 
   it('refuses a second live row and leaves the first as it was', async () => {
@@ -238,10 +227,7 @@ describe('save', () => {
   it('lets exactly one of two concurrent saves create the row', async () => {
     const environment = await addEnvironment();
     const source = new PostgresConfigSource(db.client);
-    const outcomes = await Promise.allSettled([
-      source.save(environment.key, ACME),
-      source.save(environment.key, { api_key: 'wk_second_0123' }),
-    ]);
+    const outcomes = await Promise.allSettled([source.save(environment.key, ACME), source.save(environment.key, { api_key: 'wk_second_0123' })]);
     expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
     expect(outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => (outcome as PromiseRejectedResult).reason)).toEqual([
       expect.objectContaining({ reason: 'already_exists' }),
@@ -336,15 +322,12 @@ describe('renamed tables', () => {
     expect(await rowsOf(environment.id, tables)).toMatchObject([{ deleted: true }]);
   });
 
-  it.each(['', 'a.b.c', 'settings; DROP TABLE envs', 'x"y', '1table', 'schema.', 'a'.repeat(64)])(
-    'refuses %j as a table name before any query',
-    (name) => {
-      const { client, calls } = countingClient();
-      expect(() => new PostgresConfigSource(client, { configurationTable: name })).toThrow(TypeError);
-      expect(() => new PostgresConfigSource(client, { environmentTable: name })).toThrow(/environmentTable must be/);
-      expect(calls).toHaveLength(0);
-    },
-  );
+  it.each(['', 'a.b.c', 'settings; DROP TABLE envs', 'x"y', '1table', 'schema.', 'a'.repeat(64)])('refuses %j as a table name before any query', (name) => {
+    const { client, calls } = countingClient();
+    expect(() => new PostgresConfigSource(client, { configurationTable: name })).toThrow(TypeError);
+    expect(() => new PostgresConfigSource(client, { environmentTable: name })).toThrow(/environmentTable must be/);
+    expect(calls).toHaveLength(0);
+  });
 });
 
 describe('through a RudderStackIntegration', () => {

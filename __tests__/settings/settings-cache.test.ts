@@ -141,9 +141,7 @@ describe('SettingsCache: invalid settings', () => {
     });
     expect(logger.warn).toHaveBeenCalledTimes(1);
     const [message] = logger.warn.mock.calls[0];
-    expect(message).toBe(
-      `RudderStack settings for environment env are invalid: ${(entry as { errors: string[] }).errors[0]}`,
-    );
+    expect(message).toBe(`RudderStack settings for environment env are invalid: ${(entry as { errors: string[] }).errors[0]}`);
     expect(JSON.stringify(logger.warn.mock.calls)).not.toContain(KEY);
     advance(TTL - 1);
     expect(cache.peek('env')).toEqual(entry);
@@ -170,7 +168,7 @@ describe('SettingsCache: failed lookups', () => {
     await expect(cache.load('env')).resolves.toEqual({ kind: 'error' });
     expect(onLookupError.mock.calls).toEqual([['env']]);
     expect(logger.warn.mock.calls).toEqual([
-      ['RudderStack settings lookup failed for environment env: connection refused'],
+      ['RudderStack settings lookup failed for environment env: connection refused', { environmentKey: 'env', reason: 'config_error' }],
     ]);
   });
 
@@ -205,8 +203,8 @@ describe('SettingsCache: failed lookups', () => {
     }
     expect(onLookupError).toHaveBeenCalledTimes(12);
     expect(logger.warn.mock.calls).toEqual([
-      ['RudderStack settings lookup failed for environment env: down'],
-      ['RudderStack settings lookup failed for environment other: down'],
+      ['RudderStack settings lookup failed for environment env: down', { environmentKey: 'env', reason: 'config_error' }],
+      ['RudderStack settings lookup failed for environment other: down', { environmentKey: 'other', reason: 'config_error' }],
     ]);
     await cache.load('env');
     expect(logger.warn).toHaveBeenCalledTimes(3);
@@ -216,7 +214,7 @@ describe('SettingsCache: failed lookups', () => {
     const { cache, logger } = setUp(() => Promise.reject('socket hang up'));
     await cache.load('env');
     expect(logger.warn.mock.calls).toEqual([
-      ['RudderStack settings lookup failed for environment env: socket hang up'],
+      ['RudderStack settings lookup failed for environment env: socket hang up', { environmentKey: 'env', reason: 'config_error' }],
     ]);
   });
 
@@ -248,7 +246,7 @@ describe('SettingsCache: failed lookups', () => {
       expect(settled).toEqual({ kind: 'error' });
       expect(onLookupError).toHaveBeenCalledTimes(1);
       expect(logger.warn.mock.calls).toEqual([
-        ['RudderStack settings lookup failed for environment env: no answer within 5000 ms'],
+        ['RudderStack settings lookup failed for environment env: no answer within 5000 ms', { environmentKey: 'env', reason: 'config_error' }],
       ]);
       expect(jest.getTimerCount()).toBe(0);
     });
@@ -386,24 +384,24 @@ describe('SettingsCache: invalidate', () => {
     expect(cache.size).toBe(0);
   });
 
-  it.each([['one', 'env'], ['all', undefined]])(
-    'keeps a lookup running during invalidate (%s) from storing its stale result',
-    async (_, invalidated) => {
-      const before = deferred<RudderStackSettings | null>();
-      const after = deferred<RudderStackSettings | null>();
-      const answers = [before.promise, after.promise];
-      const { cache, get } = setUp(() => answers.shift() ?? null);
-      const stale = cache.load('env');
-      cache.invalidate(invalidated);
-      const fresh = cache.load('env');
-      expect(get).toHaveBeenCalledTimes(2);
-      after.resolve({ api_key: 'new-key' });
-      await expect(fresh).resolves.toMatchObject({ kind: 'valid', settings: { writeKey: 'new-key' } });
-      before.resolve(ACME);
-      await expect(stale).resolves.toEqual(ACME_ENTRY);
-      expect(cache.peek('env')).toMatchObject({ kind: 'valid', settings: { writeKey: 'new-key' } });
-    },
-  );
+  it.each([
+    ['one', 'env'],
+    ['all', undefined],
+  ])('keeps a lookup running during invalidate (%s) from storing its stale result', async (_, invalidated) => {
+    const before = deferred<RudderStackSettings | null>();
+    const after = deferred<RudderStackSettings | null>();
+    const answers = [before.promise, after.promise];
+    const { cache, get } = setUp(() => answers.shift() ?? null);
+    const stale = cache.load('env');
+    cache.invalidate(invalidated);
+    const fresh = cache.load('env');
+    expect(get).toHaveBeenCalledTimes(2);
+    after.resolve({ api_key: 'new-key' });
+    await expect(fresh).resolves.toMatchObject({ kind: 'valid', settings: { writeKey: 'new-key' } });
+    before.resolve(ACME);
+    await expect(stale).resolves.toEqual(ACME_ENTRY);
+    expect(cache.peek('env')).toMatchObject({ kind: 'valid', settings: { writeKey: 'new-key' } });
+  });
 
   it('does not store a lookup that finishes after invalidate when no new lookup started', async () => {
     const answer = deferred<RudderStackSettings | null>();

@@ -78,34 +78,25 @@ describe('validateSettings: the settings object and api_key', () => {
     ['a number', 42],
     ['nothing', undefined],
   ])('refuses %s as settings', (kind, input) => {
-    expect(settingsErrorOf(input).errors).toEqual([
-      `settings: must be an object like {"api_key": "<write key>", "base_url": "https://..."}, not ${kind}`,
-    ]);
+    expect(settingsErrorOf(input).errors).toEqual([`settings: must be an object like {"api_key": "<write key>", "base_url": "https://..."}, not ${kind}`]);
   });
 
   it('refuses a missing api_key', () => {
-    expect(settingsErrorOf({ base_url: 'https://acme.example' }).errors).toEqual([
-      'api_key: missing; paste the write key of your RudderStack HTTP source',
-    ]);
+    expect(settingsErrorOf({ base_url: 'https://acme.example' }).errors).toEqual(['api_key: missing; paste the write key of your RudderStack HTTP source']);
   });
 
   it.each(['', '   ', '\t\n'])('refuses a blank api_key %j with one message', (key) => {
-    expect(settingsErrorOf({ api_key: key }).errors).toEqual([
-      'api_key: is blank; paste the write key of your RudderStack HTTP source',
-    ]);
+    expect(settingsErrorOf({ api_key: key }).errors).toEqual(['api_key: is blank; paste the write key of your RudderStack HTTP source']);
   });
 
   it('refuses a 101-character api_key, saying how long it is', () => {
     expect(settingsErrorOf({ api_key: 'k'.repeat(101) }).errors).toEqual([
-      'api_key: is 101 characters long, more than the 100 a write key can have; ' +
-        'paste the write key of your RudderStack HTTP source and nothing else',
+      'api_key: is 101 characters long, more than the 100 a write key can have; ' + 'paste the write key of your RudderStack HTTP source and nothing else',
     ]);
   });
 
   it('refuses an api_key that is not text', () => {
-    expect(settingsErrorOf({ api_key: 12345 }).errors).toEqual([
-      'api_key: must be text, not a number; paste the write key of your RudderStack HTTP source',
-    ]);
+    expect(settingsErrorOf({ api_key: 12345 }).errors).toEqual(['api_key: must be text, not a number; paste the write key of your RudderStack HTTP source']);
   });
 
   it('refuses a base_url that is not text or null', () => {
@@ -134,8 +125,7 @@ describe('validateSettings: base_url rules', () => {
 
   it.each(['acme.dataplane.rudderstack.com', 'localhost:8080'])('asks for a scheme on %j', (baseUrl) => {
     expect(settingsErrorOf({ api_key: KEY, base_url: baseUrl }).errors).toEqual([
-      `base_url: "${baseUrl}" does not start with https:// or http://; type the full URL, ` +
-        'e.g. https://yourcompany.dataplane.rudderstack.com',
+      `base_url: "${baseUrl}" does not start with https:// or http://; type the full URL, ` + 'e.g. https://yourcompany.dataplane.rudderstack.com',
     ]);
   });
 
@@ -159,8 +149,7 @@ describe('validateSettings: base_url rules', () => {
     ['https://acme.example/?a=1#b', 'a query string ("?...") and a fragment ("#...")', 'them'],
   ])('refuses %j because it would break the /v1/batch path', (baseUrl, what, pronoun) => {
     expect(settingsErrorOf({ api_key: KEY, base_url: baseUrl }).errors).toEqual([
-      `base_url: "${baseUrl}" has ${what}; remove ${pronoun}: events are sent to base_url + "/v1/batch", ` +
-        'so the URL must end with the host name or a path',
+      `base_url: "${baseUrl}" has ${what}; remove ${pronoun}: events are sent to base_url + "/v1/batch", ` + 'so the URL must end with the host name or a path',
     ]);
   });
 
@@ -230,8 +219,7 @@ describe('validateSettings: internal addresses', () => {
 
   it('still applies the other rules with allowPrivateNetworks', () => {
     expect(settingsErrorOf({ api_key: KEY, base_url: 'http://u:p@10.0.0.5/?q=1' }, true).errors).toEqual([
-      'base_url: "http://10.0.0.5/?q=1" has a user name or password before the host ("...@"); ' +
-        'remove it: the write key belongs in api_key, not in the URL',
+      'base_url: "http://10.0.0.5/?q=1" has a user name or password before the host ("...@"); ' + 'remove it: the write key belongs in api_key, not in the URL',
       'base_url: "http://10.0.0.5/?q=1" has a query string ("?..."); remove it: events are sent to ' +
         'base_url + "/v1/batch", so the URL must end with the host name or a path',
     ]);

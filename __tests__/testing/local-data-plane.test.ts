@@ -1,12 +1,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { gzipSync } from 'node:zlib';
-import {
-  startLocalDataPlane,
-  type LocalDataPlane,
-  type LocalDataPlaneOptions,
-  type ReceivedBatch,
-} from '../../src/testing';
+import { startLocalDataPlane, type LocalDataPlane, type LocalDataPlaneOptions, type ReceivedBatch } from '../../src/testing';
 
 const started: LocalDataPlane[] = [];
 
@@ -406,10 +401,7 @@ describe('a client that goes away mid-body', () => {
     const { port } = new URL(plane.url);
     const socket = net.connect(Number(port), '127.0.0.1');
     socket.on('error', () => undefined);
-    socket.write(
-      'POST /v1/batch HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n' +
-        `Authorization: ${basicAuth('k')}\r\n\r\n`,
-    );
+    socket.write('POST /v1/batch HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n' + `Authorization: ${basicAuth('k')}\r\n\r\n`);
     // Node answers 100 Continue as it hands the request to the handler, so the request is in.
     await new Promise((resolve) => socket.once('data', resolve));
     socket.write('{"batch": [');

@@ -31,7 +31,10 @@ describe('local data plane randomFailures', () => {
     expect(seen).toEqual([500]);
   });
 
-  test.each([{ rate: 1.5, status: 503 }, { rate: 0.5, status: 99 }])('refuses %j', async (randomFailures) => {
+  test.each([
+    { rate: 1.5, status: 503 },
+    { rate: 0.5, status: 99 },
+  ])('refuses %j', async (randomFailures) => {
     await expect(startDataPlane({ randomFailures })).rejects.toThrow(RangeError);
   });
 });

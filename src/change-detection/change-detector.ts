@@ -7,9 +7,7 @@ import { MemoryChangeStore } from './memory-change-store';
 import { hashTraits } from './traits-hash';
 
 /** `sendOnlyOnChange` after validation: the in-process store needs its bound, a shared store brings its own. */
-export type ResolvedChangeOptions =
-  | { ttlMs: number; store: SharedChangeStore; maxEntries?: number }
-  | { ttlMs: number; store?: undefined; maxEntries: number };
+export type ResolvedChangeOptions = { ttlMs: number; store: SharedChangeStore; maxEntries?: number } | { ttlMs: number; store?: undefined; maxEntries: number };
 
 /**
  * `sendOnlyOnChange`: decides whether an identify carries a new state, and records what delivery
@@ -94,12 +92,7 @@ class SharedChangeDetection extends Claims implements ChangeDetection {
   readonly #log: RateLimitedLog;
   readonly #timeoutMs: number;
 
-  constructor(
-    store: SharedChangeStore,
-    ttlMs: number,
-    log: RateLimitedLog,
-    timeoutMs: number,
-  ) {
+  constructor(store: SharedChangeStore, ttlMs: number, log: RateLimitedLog, timeoutMs: number) {
     super();
     this.#store = store;
     this.#ttlMs = ttlMs;

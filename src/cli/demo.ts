@@ -17,7 +17,7 @@ const LOCAL_WRITE_KEY = 'demo-write-key';
 
 /** Identities that show each way Flagsmith decides a flag, and the flags that show it. */
 const SCENARIOS: Array<{ identifier: string; traits?: Record<string, string | number | boolean>; shows: string; flags: string[] }> = [
-  { identifier: 'user_123', shows: 'no traits (GET): the multivariate flag gets this identity\'s variant', flags: ['onboarding_flow'] },
+  { identifier: 'user_123', shows: "no traits (GET): the multivariate flag gets this identity's variant", flags: ['onboarding_flow'] },
   {
     identifier: 'acme-admin@acme.example',
     traits: { plan: 'enterprise', seats: 250 },
@@ -27,7 +27,7 @@ const SCENARIOS: Array<{ identifier: string; traits?: Record<string, string | nu
   {
     identifier: 'qa.tester@example.com',
     traits: { plan: 'enterprise' },
-    shows: 'identity overrides beat the segment\'s',
+    shows: "identity overrides beat the segment's",
     flags: ['checkout_v2', 'maintenance_mode', 'api_rate_limit'],
   },
   { identifier: 'jane.doe@example.com', traits: { plan: 'free', beta_opt_in: true }, shows: 'environment defaults', flags: ['checkout_v2', 'sso_login'] },

@@ -39,7 +39,7 @@ const privateNetworksOption = (): Option =>
 
 function buildProgram(): Command {
   const program = new Command('flagsmith-rudderstack')
-    .description('Check RudderStack settings, backfill identities, and run a local data plane for Flagsmith\'s RudderStack integration.')
+    .description("Check RudderStack settings, backfill identities, and run a local data plane for Flagsmith's RudderStack integration.")
     .version(LIBRARY_VERSION)
     .option('--debug', 'on an error, show where it happened (a stack trace), not only what to do', false)
     .exitOverride()
@@ -70,9 +70,7 @@ function buildProgram(): Command {
     .addOption(dataPlaneUrlOption())
     .addOption(writeKeyFileOption())
     .addOption(privateNetworksOption())
-    .addOption(
-      new Option('--max-retries <n>', 'attempts after the first before a batch counts as not delivered (default 8)').argParser(integer(0, 100)),
-    )
+    .addOption(new Option('--max-retries <n>', 'attempts after the first before a batch counts as not delivered (default 8)').argParser(integer(0, 100)))
     .addHelpText(
       'after',
       examples(
@@ -104,7 +102,13 @@ function buildProgram(): Command {
         `(to a local data plane, or to yours when ${WRITE_KEY_ENV} and ${DATA_PLANE_URL_ENV} are set).`,
     )
     .addOption(privateNetworksOption())
-    .addHelpText('after', examples('flagsmith-rudderstack demo', `${WRITE_KEY_ENV}=... ${DATA_PLANE_URL_ENV}=https://yourcompany.dataplane.rudderstack.com flagsmith-rudderstack demo`))
+    .addHelpText(
+      'after',
+      examples(
+        'flagsmith-rudderstack demo',
+        `${WRITE_KEY_ENV}=... ${DATA_PLANE_URL_ENV}=https://yourcompany.dataplane.rudderstack.com flagsmith-rudderstack demo`,
+      ),
+    )
     .action(async (options: { allowPrivateNetworks: boolean }) => {
       process.exitCode = await demo(options);
     });

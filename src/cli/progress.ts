@@ -18,10 +18,7 @@ export class Progress {
   readonly #total: number;
   readonly #stream: NodeJS.WriteStream;
 
-  constructor(
-    total: number,
-    stream: NodeJS.WriteStream,
-  ) {
+  constructor(total: number, stream: NodeJS.WriteStream) {
     this.#total = total;
     this.#stream = stream;
     if (stream.isTTY) {

@@ -91,6 +91,9 @@ function sinkWriteKeys(file: string | undefined): string[] | null {
   } else {
     text = process.env[SINK_WRITE_KEYS_ENV]?.replace(/,/g, '\n');
   }
-  const keys = (text ?? '').split(/\r?\n/).map((key) => key.trim()).filter((key) => key !== '');
+  const keys = (text ?? '')
+    .split(/\r?\n/)
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
   return keys.length > 0 ? keys : null;
 }

@@ -76,13 +76,7 @@ export class Delivery {
   readonly #log: RateLimitedLog;
   readonly #logger: Log;
 
-  constructor(
-    options: DeliveryOptions,
-    sender: HttpSender,
-    accounts: Accounts,
-    log: RateLimitedLog,
-    logger: Log,
-  ) {
+  constructor(options: DeliveryOptions, sender: HttpSender, accounts: Accounts, log: RateLimitedLog, logger: Log) {
     this.#options = options;
     this.#sender = sender;
     this.#accounts = accounts;
@@ -208,7 +202,10 @@ export class Delivery {
     try {
       return this.#place(item);
     } catch (error) {
-      this.#log.error(`unmappable:${item.environmentKey}`, say.unmappableText(item.environmentKey, error), { environmentKey: item.environmentKey, reason: 'invalid_input' });
+      this.#log.error(`unmappable:${item.environmentKey}`, say.unmappableText(item.environmentKey, error), {
+        environmentKey: item.environmentKey,
+        reason: 'invalid_input',
+      });
       this.#accounts.settle(item, 'invalid_input');
       return undefined;
     }
@@ -321,7 +318,11 @@ export class Delivery {
     }
     if (step.result === 'delivered') destination.delivered();
     if (step.because === 'refused' && step.last) {
-      this.#log.warn(`rejected:${destination.dataPlaneUrl}`, say.refusedText(describe(), step.events.length, step.last), fieldsOf(destination, step.events, 'rejected', step.last));
+      this.#log.warn(
+        `rejected:${destination.dataPlaneUrl}`,
+        say.refusedText(describe(), step.events.length, step.last),
+        fieldsOf(destination, step.events, 'rejected', step.last),
+      );
     }
     if (step.because === 'exhausted') {
       this.#log.warn(

@@ -192,10 +192,6 @@ export class Destination {
   /** A batch can be cut: something is due, or a full batch (by count or bytes) is waiting. */
   #hasBatchReady(): boolean {
     if (this.#pending.isEmpty()) return false;
-    return (
-      this.#dueCount > 0 ||
-      this.#pending.length >= this.#limits.flushAt ||
-      this.#pendingBytes + EMPTY_BATCH_BYTES >= this.#limits.maxBatchBytes
-    );
+    return this.#dueCount > 0 || this.#pending.length >= this.#limits.flushAt || this.#pendingBytes + EMPTY_BATCH_BYTES >= this.#limits.maxBatchBytes;
   }
 }

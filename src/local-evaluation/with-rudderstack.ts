@@ -38,11 +38,7 @@ export interface WithRudderStackOptions {
  * polling and its state are shared), and the instance itself is left unchanged, so code that
  * holds it keeps evaluating without sending.
  */
-export function withRudderStack<F extends IdentityFlagsClient>(
-  flagsmith: F,
-  integration: IdentityFetchHook,
-  options: WithRudderStackOptions,
-): F {
+export function withRudderStack<F extends IdentityFlagsClient>(flagsmith: F, integration: IdentityFetchHook, options: WithRudderStackOptions): F {
   const environmentKey = options?.environmentKey;
   if (typeof environmentKey !== 'string' || environmentKey === '') {
     throw new TypeError("withRudderStack: options.environmentKey must be the environment's client-side key");
@@ -69,7 +65,6 @@ export function withRudderStack<F extends IdentityFlagsClient>(
   }
 
   return new Proxy(flagsmith, {
-    get: (target, property, receiver) =>
-      property === 'getIdentityFlags' ? getIdentityFlags : Reflect.get(target, property, receiver),
+    get: (target, property, receiver) => (property === 'getIdentityFlags' ? getIdentityFlags : Reflect.get(target, property, receiver)),
   });
 }

@@ -112,10 +112,7 @@ function flagItems(flags: unknown): ArrayLike<unknown> {
     if (error instanceof InvalidInputError) throw error;
     throw new InvalidInputError('invalid_input', 'flags could not be read', { cause: error });
   }
-  throw new InvalidInputError(
-    'invalid_input',
-    'flags must be an array of flags or an object with allFlags()',
-  );
+  throw new InvalidInputError('invalid_input', 'flags must be an array of flags or an object with allFlags()');
 }
 
 /** One item of either array shape; undefined when it has no usable name. May throw (a getter). */

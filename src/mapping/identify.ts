@@ -14,10 +14,7 @@ import { traitList, traitsObject, type TraitList } from './traits';
  * visible (the data plane would reject the whole batch for it: see `isEmptyToGateway`), 'invalid_input' when the context or
  * its flags cannot be read. Nothing else escapes, whatever getters the context carries.
  */
-export function buildIdentifyMessage(
-  context: IdentityFetchContext,
-  options?: BuildIdentifyOptions,
-): IdentifyMessage {
+export function buildIdentifyMessage(context: IdentityFetchContext, options?: BuildIdentifyOptions): IdentifyMessage {
   return identifyMessage(captureIdentify(context, options));
 }
 

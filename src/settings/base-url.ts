@@ -4,10 +4,8 @@ import { EXAMPLE_DATA_PLANE_URL, type Echo } from './messages';
 
 export const DEFAULT_DATA_PLANE_URL = 'https://hosted.rudderlabs.com';
 
-const USE_DASHBOARD_URL =
-  `use the data plane URL from your RudderStack dashboard, e.g. ${EXAMPLE_DATA_PLANE_URL}`;
-const TYPE_FULL_URL =
-  `does not start with https:// or http://; type the full URL, e.g. ${EXAMPLE_DATA_PLANE_URL}`;
+const USE_DASHBOARD_URL = `use the data plane URL from your RudderStack dashboard, e.g. ${EXAMPLE_DATA_PLANE_URL}`;
+const TYPE_FULL_URL = `does not start with https:// or http://; type the full URL, e.g. ${EXAMPLE_DATA_PLANE_URL}`;
 
 /** What delivery appends, and so what a pasted endpoint URL ends with. */
 const PASTED_ENDPOINT = /\/v1\/(batch|identify)$/i;
@@ -64,24 +62,17 @@ function lacksScheme(value: string): boolean {
 function unparsableMessage(value: string, echo: Echo): string {
   // An unparsable value cannot be reliably stripped of "user:password@", so it is not shown.
   const shown = value.includes('@') ? 'the URL (not shown: it may contain credentials)' : echo(value.trim());
-  return lacksScheme(value)
-    ? `base_url: ${shown} ${TYPE_FULL_URL}`
-    : `base_url: ${shown} is not a valid URL; ${USE_DASHBOARD_URL}`;
+  return lacksScheme(value) ? `base_url: ${shown} ${TYPE_FULL_URL}` : `base_url: ${shown} is not a valid URL; ${USE_DASHBOARD_URL}`;
 }
 
 /** "localhost:8080" parses with the scheme "localhost:", so a missing scheme lands here too. */
 function schemeMessage(value: string, shown: string): string {
-  return lacksScheme(value)
-    ? `base_url: ${shown} ${TYPE_FULL_URL}`
-    : `base_url: ${shown} is not an http or https URL; ${USE_DASHBOARD_URL}`;
+  return lacksScheme(value) ? `base_url: ${shown} ${TYPE_FULL_URL}` : `base_url: ${shown} is not an http or https URL; ${USE_DASHBOARD_URL}`;
 }
 
 function credentialsMessage(url: URL, shown: string): string | undefined {
   if (url.username === '' && url.password === '') return undefined;
-  return (
-    `base_url: ${shown} has a user name or password before the host ("...@"); remove it: ` +
-    'the write key belongs in api_key, not in the URL'
-  );
+  return `base_url: ${shown} has a user name or password before the host ("...@"); remove it: ` + 'the write key belongs in api_key, not in the URL';
 }
 
 /**

@@ -71,10 +71,7 @@ export class InternalAddressError extends Error {
   readonly code = 'ERR_INTERNAL_ADDRESS';
 
   constructor(hostname: string, address: string) {
-    super(
-      `data plane host "${hostname}" resolved to internal address ${address}; ` +
-        'set allowPrivateNetworks if this is intended',
-    );
+    super(`data plane host "${hostname}" resolved to internal address ${address}; ` + 'set allowPrivateNetworks if this is intended');
     this.name = 'InternalAddressError';
   }
 }

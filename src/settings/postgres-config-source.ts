@@ -131,12 +131,7 @@ export class PostgresConfigSource implements ConfigSource {
   async save(environmentKey: string, settings: RudderStackSettings): Promise<SaveResult> {
     validateSettings(settings, { allowPrivateNetworks: this.#allowPrivateNetworks });
     const uuid = crypto.randomUUID();
-    const rows = await this.#query('saving RudderStack settings', this.#sql.save, [
-      environmentKey,
-      uuid,
-      settings.api_key,
-      settings.base_url ?? null,
-    ]);
+    const rows = await this.#query('saving RudderStack settings', this.#sql.save, [environmentKey, uuid, settings.api_key, settings.base_url ?? null]);
     const row = rows[0] as { id: number; uuid: string } | undefined;
     if (!row) throw await this.#whyNothingSaved(environmentKey);
     this.#invalidate(environmentKey);
@@ -146,11 +141,7 @@ export class PostgresConfigSource implements ConfigSource {
   /** Changes live settings as Flagsmith's PUT does: validates first; 'not_found' when there are none. */
   async update(environmentKey: string, settings: RudderStackSettings): Promise<void> {
     validateSettings(settings, { allowPrivateNetworks: this.#allowPrivateNetworks });
-    const rows = await this.#query('updating RudderStack settings', this.#sql.update, [
-      environmentKey,
-      settings.api_key,
-      settings.base_url ?? null,
-    ]);
+    const rows = await this.#query('updating RudderStack settings', this.#sql.update, [environmentKey, settings.api_key, settings.base_url ?? null]);
     if (rows.length === 0) throw notFound();
     this.#invalidate(environmentKey);
   }
@@ -167,10 +158,7 @@ export class PostgresConfigSource implements ConfigSource {
     const rows = await this.#query('saving RudderStack settings', this.#sql.liveEnvironmentExists, [environmentKey]);
     const found = (rows[0] as { found: boolean } | undefined)?.found === true;
     return found
-      ? new PostgresConfigSourceError(
-          'already_exists',
-          'RudderStack settings already exist for this environment; update them instead of saving new ones',
-        )
+      ? new PostgresConfigSourceError('already_exists', 'RudderStack settings already exist for this environment; update them instead of saving new ones')
       : new PostgresConfigSourceError('unknown_environment', 'no environment has this environment key (or it was deleted)');
   }
 
@@ -197,8 +185,7 @@ function quoteTableName(name: string, option: string): string {
   const parts = typeof name === 'string' ? name.split('.') : [];
   if (parts.length < 1 || parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part))) {
     throw new TypeError(
-      `${option} must be "table" or "schema.table", each part a letter or underscore then up to 62 ` +
-        'letters, digits, underscores or dollar signs',
+      `${option} must be "table" or "schema.table", each part a letter or underscore then up to 62 ` + 'letters, digits, underscores or dollar signs',
     );
   }
   return parts.map((part) => `"${part}"`).join('.');

@@ -8,7 +8,7 @@
 export const settingsSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'RudderStack',
-  description: 'Sends each identity\'s flags to RudderStack as an identify event.',
+  description: "Sends each identity's flags to RudderStack as an identify event.",
   type: 'object',
   required: ['api_key'],
   properties: {
@@ -23,9 +23,7 @@ export const settingsSchema = {
     },
     base_url: {
       title: 'Base URL',
-      description:
-        'Your RudderStack data plane URL, e.g. https://yourcompany.dataplane.rudderstack.com. ' +
-        'Leave empty for https://hosted.rudderlabs.com.',
+      description: 'Your RudderStack data plane URL, e.g. https://yourcompany.dataplane.rudderstack.com. ' + 'Leave empty for https://hosted.rudderlabs.com.',
       type: ['string', 'null'],
       // Flagsmith's column is varchar(200).
       maxLength: 200,

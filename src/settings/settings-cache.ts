@@ -10,11 +10,7 @@ import type { ConfigSource, ValidatedSettings } from '../types';
 import { redact } from './messages';
 import { SettingsError, validateSettings } from './validate';
 
-export type SettingsEntry =
-  | { kind: 'disabled' }
-  | { kind: 'valid'; settings: ValidatedSettings }
-  | { kind: 'invalid'; errors: string[] }
-  | { kind: 'error' };
+export type SettingsEntry = { kind: 'disabled' } | { kind: 'valid'; settings: ValidatedSettings } | { kind: 'invalid'; errors: string[] } | { kind: 'error' };
 
 export interface SettingsCacheOptions {
   source: ConfigSource;
@@ -126,9 +122,7 @@ export class SettingsCache {
     this.#sweepIfDue();
     const state = this.#stateOf(environmentKey);
     const lookup: Lookup = {
-      promise: this.#askSource(environmentKey).then((outcome) =>
-        this.#settle(environmentKey, lookup, outcome),
-      ),
+      promise: this.#askSource(environmentKey).then((outcome) => this.#settle(environmentKey, lookup, outcome)),
     };
     state.lookup = lookup;
     return lookup.promise;
@@ -154,14 +148,22 @@ export class SettingsCache {
     state.lookup = undefined;
     const now = this.#now();
     if (outcome.kind === 'failed') {
-      this.#warnOnce(state, 'error', now, environmentKey, () =>
-        `RudderStack settings lookup failed for environment ${environmentKey}: ${reasonText(outcome.reason)}`,
+      this.#warnOnce(
+        state,
+        'error',
+        now,
+        environmentKey,
+        () => `RudderStack settings lookup failed for environment ${environmentKey}: ${reasonText(outcome.reason)}`,
       );
       return this.#storeFailure(state, now);
     }
     if (outcome.kind === 'invalid') {
-      this.#warnOnce(state, 'invalid', now, environmentKey, () =>
-        `RudderStack settings for environment ${environmentKey} are invalid: ${outcome.errors.join(' ')}`,
+      this.#warnOnce(
+        state,
+        'invalid',
+        now,
+        environmentKey,
+        () => `RudderStack settings for environment ${environmentKey} are invalid: ${outcome.errors.join(' ')}`,
       );
     }
     state.cached = {

@@ -78,10 +78,7 @@ function schemaMessage(error: ErrorObject, input: unknown): string {
   const value = isRecord(input) && field ? input[field] : input;
   switch (`${field}:${error.keyword}`) {
     case ':type':
-      return (
-        'settings: must be an object like {"api_key": "<write key>", "base_url": "https://..."}, ' +
-        `not ${describeKind(value)}`
-      );
+      return 'settings: must be an object like {"api_key": "<write key>", "base_url": "https://..."}, ' + `not ${describeKind(value)}`;
     case ':required':
       return `api_key: missing; ${WRITE_KEY_HINT}`;
     case 'api_key:type':
@@ -90,10 +87,7 @@ function schemaMessage(error: ErrorObject, input: unknown): string {
     case 'api_key:pattern':
       return `api_key: is blank; ${WRITE_KEY_HINT}`;
     case 'api_key:maxLength':
-      return (
-        `api_key: is ${lengthOf(value)} characters long, more than the 100 a write key can have; ` +
-        `${WRITE_KEY_HINT} and nothing else`
-      );
+      return `api_key: is ${lengthOf(value)} characters long, more than the 100 a write key can have; ` + `${WRITE_KEY_HINT} and nothing else`;
     case 'base_url:type':
       return (
         `base_url: must be text or null, not ${describeKind(value)}; ` +

@@ -193,17 +193,11 @@ interface DataPlaneSettings {
   randomFailures: Required<RandomFailures> | null;
 }
 
-type BodyReading =
-  | { kind: 'complete'; body: Buffer }
-  | { kind: 'too-large' }
-  | { kind: 'bad-gzip' }
-  | { kind: 'client-gone' };
+type BodyReading = { kind: 'complete'; body: Buffer } | { kind: 'too-large' } | { kind: 'bad-gzip' } | { kind: 'client-gone' };
 
 type ReadBody = Exclude<BodyReading, { kind: 'client-gone' }>;
 
-type Verdict =
-  | { accepted: false; rejection: Rejection }
-  | { accepted: true; events: ReceivedEvent[]; sentAt: string | null };
+type Verdict = { accepted: false; rejection: Rejection } | { accepted: true; events: ReceivedEvent[]; sentAt: string | null };
 
 /** What is known of a request once its body is read, before it is answered. */
 type RequestFacts = Omit<ReceivedRequest, 'status' | 'outcome'>;
@@ -238,10 +232,7 @@ class LocalDataPlaneServer implements LocalDataPlane {
   readonly #server: http.Server;
   readonly #settings: DataPlaneSettings;
 
-  constructor(
-    server: http.Server,
-    settings: DataPlaneSettings,
-  ) {
+  constructor(server: http.Server, settings: DataPlaneSettings) {
     this.#server = server;
     this.#settings = settings;
     this.url = urlOf(server.address() as AddressInfo);
@@ -417,9 +408,7 @@ class LocalDataPlaneServer implements LocalDataPlane {
 function settingsFrom(options: LocalDataPlaneOptions): DataPlaneSettings {
   const host = options.host ?? DEFAULT_HOST;
   if (!isLoopback(host)) {
-    throw new Error(
-      `startLocalDataPlane: host "${host}" is not a loopback address; the local data plane listens only on 127.0.0.0/8, ::1 or localhost`,
-    );
+    throw new Error(`startLocalDataPlane: host "${host}" is not a loopback address; the local data plane listens only on 127.0.0.0/8, ::1 or localhost`);
   }
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
