@@ -8,6 +8,7 @@ import { RudderStackIntegration } from '../../src/integration';
 import type { FailureSpec, LocalDataPlane, ReceivedEvent } from '../../src/testing';
 import type { IntegrationStats, RudderStackIntegrationOptions } from '../../src/types';
 import { captureLogger, type CapturedLogger } from '../../src/testing/capture-logger';
+import { testIntegration } from '../../src/testing/test-integration';
 import { closeHarnesses, onCleanup, startDataPlane } from '../helpers/harness';
 
 /** The write key every fault test's data plane expects. */
@@ -55,10 +56,7 @@ export interface FaultIntegration {
  */
 export function faultIntegration(options: RudderStackIntegrationOptions): FaultIntegration {
   const logger = watchedLogger();
-  const integration = new RudderStackIntegration({
-    allowPrivateNetworks: true,
-    flushIntervalMs: 10,
-    retryBaseDelayMs: 5,
+  const integration = testIntegration({
     retryMaxDelayMs: 20,
     maxRetryAfterMs: 2_000,
     requestTimeoutMs: 2_000,

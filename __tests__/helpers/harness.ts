@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RudderStackIntegration } from '../../src/integration';
-import { createTestIntegration, startLocalDataPlane, type LocalDataPlane, type TestIntegrationOptions } from '../../src/testing';
+import { createTestIntegration, startLocalDataPlane, testIntegration, type LocalDataPlane, type TestIntegrationOptions } from '../../src/testing';
 import { captureLogger, type CapturedLogger } from '../../src/testing/capture-logger';
 import type { ApiFlag, IdentityFetchContext, RudderStackIntegrationOptions } from '../../src/types';
 
@@ -55,9 +55,9 @@ export async function startLoopbackServer(handler: http.RequestListener): Promis
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-/** An integration that `closeHarnesses` closes. */
+/** The public testIntegration, with a capture logger, closed by `closeHarnesses`. */
 export function createIntegration(options: RudderStackIntegrationOptions): RudderStackIntegration {
-  const integration = new RudderStackIntegration({ allowPrivateNetworks: true, logger: captureLogger(), ...options });
+  const integration = testIntegration({ logger: captureLogger(), ...options });
   onCleanup(() => integration.close({ timeoutMs: 1_000 }));
   return integration;
 }

@@ -3,7 +3,7 @@
  * @module flagsmith-rudderstack/testing
  */
 export { startLocalDataPlane } from './local-data-plane';
-export { createTestIntegration } from './test-integration';
+export { createTestIntegration, testIntegration } from './test-integration';
 export { captureLogger } from './capture-logger';
 export { apiFlags, identitiesResponse, sdkFlags } from './fixtures';
 export { EnvironmentDocumentApi, FlagsmithApiError, type IdentitiesQuery } from '../host/environment-document-api';

@@ -27,21 +27,18 @@ export interface TestIntegration {
 }
 
 /**
- * An integration wired to a fresh local data plane, with defaults for tests: batches go out
- * within 10 ms, retries wait milliseconds, and the loopback data plane is allowed.
+ * An integration with defaults for tests: batches go out within 10 ms, retries wait
+ * milliseconds, and data planes on loopback are allowed. Any option given wins.
  */
+export function testIntegration(options: RudderStackIntegrationOptions): RudderStackIntegration {
+  return new RudderStackIntegration({ flushIntervalMs: 10, retryBaseDelayMs: 5, retryMaxDelayMs: 50, allowPrivateNetworks: true, ...options });
+}
+
+/** `testIntegration` wired to a fresh local data plane, enabled for one environment. */
 export async function createTestIntegration(options: TestIntegrationOptions = {}): Promise<TestIntegration> {
   const { environmentKey = 'test-environment-key', writeKey = 'test-write-key', dataPlane: dataPlaneOptions, ...integrationOptions } = options;
   const dataPlane = await startLocalDataPlane({ ...dataPlaneOptions, writeKeys: [writeKey] });
-  const integration = new RudderStackIntegration({
-    flushIntervalMs: 10,
-    retryBaseDelayMs: 5,
-    retryMaxDelayMs: 50,
-    gzip: true,
-    allowPrivateNetworks: true,
-    ...integrationOptions,
-    config: { [environmentKey]: { api_key: writeKey, base_url: dataPlane.url } },
-  });
+  const integration = testIntegration({ ...integrationOptions, config: { [environmentKey]: { api_key: writeKey, base_url: dataPlane.url } } });
   return {
     integration,
     dataPlane,
