@@ -1,6 +1,6 @@
-import type { Config } from 'jest';
-
-const config: Config = {
+// Plain CommonJS, so that no Node version tries to load the config as TypeScript or ESM.
+/** @type {import('jest').Config} */
+module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
@@ -9,5 +9,3 @@ const config: Config = {
   setupFilesAfterEnv: ['<rootDir>/__tests__/helpers/no-unhandled-rejections.ts'],
   testTimeout: 30_000,
 };
-
-export default config;
