@@ -7,7 +7,7 @@ import type { BatchResult, DropReason, IntegrationStats, Logger, ValueMode } fro
 import { countRecords, detectFormat, readIdentities, type IdentitiesFormat } from './identities-file';
 import { print, stdoutGone } from './output';
 import { Progress } from './progress';
-import { readWriteKey, requireFile, UsageError } from './usage';
+import { CommandFailure, readWriteKey, requireFile, UsageError } from './usage';
 
 export interface BackfillOptions {
   environmentDocument: string;
@@ -145,6 +145,8 @@ function loadEnvironmentDocument(file: string): ReturnType<typeof offlineFlagsmi
   try {
     return offlineFlagsmith(file);
   } catch (error) {
+    // flagsmith-nodejs missing: its own line says how to get it.
+    if (error instanceof CommandFailure) throw error;
     const what = error instanceof SyntaxError ? 'is not JSON' : 'is not an environment document';
     throw new UsageError(
       `--environment-document ${file} ${what}: save the JSON that GET /api/v1/environment-document/ returns (with a server-side environment key)`,
