@@ -8,7 +8,7 @@ import { capturedTraits, captureIdentify } from './mapping/identify';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { SettingsCache, type SettingsEntry } from './settings/settings-cache';
 import { keepAliveUntil, monotonicMs, withTimeout } from './timers';
-import type { ChangeVerdict, IdentityFetchContext, IntegrationStats, RudderStackIntegrationOptions, ValidatedSettings } from './types';
+import type { ChangeVerdict, IdentityFetchContext, IntegrationStats, RudderStackIntegrationOptions, ValidatedSettings, ValueMode } from './types';
 
 /**
  * The post-identity-fetch hook: maps an identity's flags to an identify, routes it by the
@@ -28,10 +28,13 @@ export class RudderStackIntegration implements AsyncDisposable {
   #closing: Promise<void> | undefined;
   /** The drain at a natural exit while it runs; kept once it gave up, so that the process can end. */
   #exitDrain: Promise<void> | undefined;
+  /** The mapping options every capture takes, made once. */
+  readonly #captureOptions: { valueMode: ValueMode };
 
   constructor(options: RudderStackIntegrationOptions) {
     this.#options = resolveOptions(options);
     this.#logger = this.#options.logger;
+    this.#captureOptions = { valueMode: this.#options.valueMode };
     this.#log = new RateLimitedLog(this.#logger, this.#options.logIntervalMs);
     // The delivery engine (HTTP, TLS, compression, the network guard) and change detection load
     // with the first integration, not at import: a process that imports the package only for
@@ -131,16 +134,13 @@ export class RudderStackIntegration implements AsyncDisposable {
     // Not enabled or not usable here: nothing to map.
     if (settings && settings.kind !== 'valid') return this.#accounts.end(unroutableOutcome(settings));
 
-    const capture = captureIdentify(context, { valueMode: this.#options.valueMode });
+    const capture = captureIdentify(context, this.#captureOptions);
     const changes = this.#changes;
     // Only change detection needs the traits in the hook; otherwise they are mapped after the host's request.
     const change = changes?.claimFor(environmentKey, capture.userId, capturedTraits(capture));
     const verdict = change && changes!.check(change);
     if (verdict === 'unchanged') return this.#accounts.end('unchanged');
-    if (!this.#delivery.makeRoom(1)) {
-      if (change) changes!.settled(change, false);
-      return this.#accounts.end('queue_full');
-    }
+    if (!this.#delivery.makeRoom(1)) return this.#accounts.end('queue_full', change);
     const event: AcceptedIdentify = { seq: this.#accounts.hold(), environmentKey, capture, acceptedAt: monotonicMs(), change, settings: undefined };
     if (verdict instanceof Promise) this.#routeWhenChanged(verdict, settings?.settings, event);
     else this.#route(settings?.settings, event);
@@ -148,10 +148,12 @@ export class RudderStackIntegration implements AsyncDisposable {
 
   /** A shared change store answers off the hook; the event is held meanwhile. */
   #routeWhenChanged(verdict: Promise<ChangeVerdict>, settings: ValidatedSettings | undefined, event: AcceptedIdentify): void {
-    void verdict.then((answer) => {
-      if (answer === 'changed') this.#route(settings, event);
-      else this.#accounts.settle(event, 'unchanged');
-    });
+    verdict
+      .then((answer) => {
+        if (answer === 'changed') this.#route(settings, event);
+        else this.#accounts.settle(event, 'unchanged');
+      })
+      .catch((error: unknown) => this.#log.error('internal', `routing an identify failed: ${String(error)}`, { reason: 'internal' }));
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import { createHook } from 'node:async_hooks';
 import { createServer } from 'node:net';
+import * as retryLoop from '../../src/delivery/retry-loop';
 import * as wire from '../../src/delivery/wire';
 import type { BatchResult, ConfigSource, RudderStackSettings } from '../../src/types';
 import { apiFlags, identityContext, waitFor } from '../helpers/harness';
@@ -50,6 +51,29 @@ describe('maxQueueSize holds whatever the split does', () => {
     expect(stats.queued + stats.inFlight).toBeLessThanOrEqual(1_000);
     expect(stats.dropped.queue_full).toBeGreaterThan(0);
     expect(accountedFor(stats)).toBe(calls);
+  });
+
+  it('an identify whose parts cannot all get room drops nothing older: it alone is dropped', async () => {
+    const dataPlane = await faultDataPlane();
+    dataPlane.fail([{ action: 'hang' }]);
+    const { integration } = faultIntegration({
+      config: { 'env-a': settingsFor(dataPlane) },
+      maxQueueSize: 4,
+      flushAt: 2,
+      flushIntervalMs: 60_000,
+      maxConcurrentRequests: 1,
+      maxEventBytes: 1_024,
+      requestTimeoutMs: 5_000,
+    });
+    integration.postIdentityFetch(identityContext('env-a', 'in-flight-1'));
+    integration.postIdentityFetch(identityContext('env-a', 'in-flight-2'));
+    await waitFor(() => integration.stats().inFlight === 2, 'two events in a hanging request');
+    integration.postIdentityFetch(identityContext('env-a', 'queued'));
+    // Three parts of at most 1 KB: two more than the one event the hook made room for.
+    const flags = Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`config_${i}`, 'x'.repeat(300)]));
+    integration.postIdentityFetch(identityContext('env-a', 'split', flags));
+    await tick();
+    expect(integration.stats()).toMatchObject({ queued: 1, inFlight: 2, dropped: expect.objectContaining({ queue_full: 1 }) });
   });
 
   it('events waiting for a slow settings lookup are the oldest, so a full queue drops them first', async () => {
@@ -107,6 +131,25 @@ describe('nothing thrown in the background reaches the host process', () => {
     expect(logger.warnings().join('\n')).toMatch(
       /environment env-a: dropped an identify that could not be mapped or serialized \(RangeError: Invalid string length\)/,
     );
+  });
+
+  it('a fault inside the retry loop still settles its batch: flush() ends, the events are counted', async () => {
+    const dataPlane = await faultDataPlane();
+    const { integration, logger } = faultIntegration({ config: { 'env-a': settingsFor(dataPlane) } });
+    // The one stand-in: no answer of a data plane is known to make the loop throw.
+    const loop = jest.spyOn(retryLoop, 'deliverBatch').mockImplementationOnce(async function* () {
+      await Promise.resolve();
+      yield* [];
+      throw new Error('a bug in the loop');
+    });
+    try {
+      integration.postIdentityFetch(identityContext('env-a', 'unlucky'));
+      await integration.flush();
+    } finally {
+      loop.mockRestore();
+    }
+    expect(integration.stats()).toMatchObject({ inFlight: 0, queued: 0, dropped: expect.objectContaining({ rejected: 1 }) });
+    expect(logger.warnings().join('\n')).toMatch(/unexpected delivery error: Error: a bug in the loop/);
   });
 
   it('a settings object whose api_key is a string on its first read only does not take the host down', async () => {

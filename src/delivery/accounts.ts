@@ -30,10 +30,11 @@ export class Accounts {
     this.#claimSettled = claimSettled;
   }
 
-  /** A hook call that ends without being held. */
-  end(outcome: Exclude<Outcome, 'delivered'>): void {
+  /** A hook call that ends without being held; a change claim it made is released. */
+  end(outcome: Exclude<Outcome, 'delivered'>, change?: ChangeClaim): void {
     this.#counters.received++;
     this.#count(outcome, 1);
+    if (change && outcome !== 'unchanged') this.#claimSettled?.(change, false);
   }
 
   /** A hook call held until it settles; returns its number. */

@@ -1,10 +1,11 @@
+import { setMaxListeners } from 'node:events';
 import Denque from 'denque';
 import { monotonicMs, sleep } from '../timers';
 import type { Log, RateLimitedLog } from '../log';
 import type { IdentifyCapture } from '../mapping/identify';
 import type { BatchResult, ChangeClaim, DropReason, LogFields, ValidatedSettings } from '../types';
 import type { AttemptOutcome } from './retry-policy';
-import type { Accounts } from './accounts';
+import type { Accountable, Accounts } from './accounts';
 import { Destination, type QueuedEvent } from './destination';
 import { endpointFor, type HttpSender } from './http-sender';
 import * as say from './messages';
@@ -37,7 +38,7 @@ export interface AcceptedIdentify {
   seq: number;
   environmentKey: string;
   capture: IdentifyCapture;
-  /** On the monotonic clock (see clock.ts): the flush interval counts from here. */
+  /** On the monotonic clock (see timers.ts): the flush interval counts from here. */
   acceptedAt: number;
   /** Its sendOnlyOnChange claim: released if the event ends before delivery. */
   change: ChangeClaim | undefined;
@@ -82,6 +83,8 @@ export class Delivery {
     this.#accounts = accounts;
     this.#log = log;
     this.#logger = logger;
+    // Every retry wait and host-fetch attempt listens on it; a long outage has many at once.
+    setMaxListeners(Number.POSITIVE_INFINITY, this.#shutdown.signal);
   }
 
   /** The hook's part: O(1), no mapping, no serialization, no I/O. */
@@ -136,9 +139,11 @@ export class Delivery {
    * in a request. False when that is not possible (the rest are in requests already).
    */
   makeRoom(count: number): boolean {
-    while (this.#accounts.held + count > this.#options.maxQueueSize) {
-      if (!this.#evictOldest()) return false;
-    }
+    const needed = this.#accounts.held + count - this.#options.maxQueueSize;
+    if (needed <= 0) return true;
+    // Nothing is dropped unless enough can be: otherwise old events would go, and the new one too.
+    if (this.#evictable() < needed) return false;
+    for (let i = 0; i < needed; i++) this.#evictOldest();
     return true;
   }
 
@@ -167,21 +172,28 @@ export class Delivery {
     this.#sender.close();
   }
 
+  /** Events not in a request, which eviction can reach. */
+  #evictable(): number {
+    let count = this.#intake.length;
+    for (const destination of this.#destinations.values()) count += destination.pendingCount();
+    for (const waiting of this.#parked.values()) count += waiting.length;
+    return count;
+  }
+
   /** Drops the oldest event that is not in a request: parked, in the intake, or queued. */
-  #evictOldest(): boolean {
-    let oldest: { event: { seq: number; change?: ChangeClaim }; remove: () => void } | undefined;
-    const consider = (event: { seq: number; change?: ChangeClaim } | undefined, remove: () => void): void => {
+  #evictOldest(): void {
+    let oldest: { event: Accountable; remove: () => void } | undefined;
+    const consider = (event: Accountable | undefined, remove: () => void): void => {
       if (event && (!oldest || event.seq < oldest.event.seq)) oldest = { event, remove };
     };
     consider(this.#intake.peekFront(), () => this.#intake.shift());
     for (const destination of this.#destinations.values()) consider(destination.oldest(), () => destination.removeOldest());
     // The lookup still runs: an emptied list stays, and later events still queue behind it.
     for (const waiting of this.#parked.values()) consider(waiting[0], () => waiting.shift());
-    if (!oldest) return false;
+    if (!oldest) return;
     oldest.remove();
     this.#accounts.settle(oldest.event, 'queue_full');
     this.#log.warn('queue_full', say.QUEUE_FULL_OLDEST, { reason: 'queue_full' });
-    return true;
   }
 
   readonly #processIntake = (): void => {
@@ -282,10 +294,16 @@ export class Delivery {
   /** One request's batch, through the retry loop; each step is counted and said as it happens. */
   async #send(destination: Destination, batch: QueuedEvent[]): Promise<void> {
     this.#accounts.toRequest(batch.length);
+    const unsettled = new Set(batch);
     try {
-      for await (const step of deliverBatch(batch, this.#retryLoopFor(destination))) this.#apply(destination, step);
+      for await (const step of deliverBatch(batch, this.#retryLoopFor(destination))) {
+        if (step.kind === 'settled') for (const event of step.events) unsettled.delete(event);
+        this.#apply(destination, step);
+      }
     } catch (error) {
+      // A fault of ours: what the loop left unsettled is dropped and counted, so flush() still ends.
       this.#log.error('internal', say.unexpectedText(error), { reason: 'internal' });
+      if (unsettled.size > 0) this.#accounts.settleRequest([...unsettled], 'rejected');
     } finally {
       destination.endRequest();
       this.#pump(destination);

@@ -78,6 +78,11 @@ export class Destination {
     this.#dueCount = this.#pending.length;
   }
 
+  /** Events waiting for a batch. */
+  pendingCount(): number {
+    return this.#pending.length;
+  }
+
   /** The oldest pending event, if any. */
   oldest(): QueuedEvent | undefined {
     return this.#pending.peekFront();

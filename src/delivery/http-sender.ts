@@ -11,8 +11,8 @@ import { parseRetryAfter, type AttemptOutcome } from './retry-policy';
 import { clearPendingTimeout, pendingTimeout, untilAborted } from '../timers';
 
 // Compression runs on libuv's thread pool, not on the event loop the host's requests share, at
-// zlib's fastest level: on identify batches that is a third of the CPU of the default level for
-// bodies about 30% larger, and the host's CPU is what the plugin must spare.
+// zlib's fastest level: the host's CPU is what the plugin must spare (BENCHMARKS.md has the cost
+// against the default level).
 const gzipAsync = promisify(gzipCallback);
 const gzip = (body: Buffer): Promise<Buffer> => gzipAsync(body, { level: zlibConstants.Z_BEST_SPEED });
 
@@ -215,7 +215,11 @@ export class HttpSender {
     };
     let payload = body;
     if (this.#options.gzip) {
-      payload = await gzip(body);
+      try {
+        payload = await gzip(body);
+      } catch (error) {
+        return networkError(error, endpoint);
+      }
       headers['Content-Encoding'] = 'gzip';
       if (shutdown.aborted) return { kind: 'aborted' };
     }
