@@ -1,6 +1,7 @@
 import type { ChangeDetection } from './change-detection/change-detector';
 import { Accounts } from './delivery/accounts';
-import type { AcceptedIdentify, Delivery } from './delivery/delivery';
+import type { Delivery } from './delivery/delivery';
+import type { AcceptedIdentify } from './delivery/event-record';
 import { flushBeforeExit, stopFlushingBeforeExit } from './exit-flush';
 import { RateLimitedLog, type Log } from './log';
 import { InvalidInputError, type InvalidInputReason } from './mapping/errors';

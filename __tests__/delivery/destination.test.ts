@@ -1,5 +1,6 @@
 /** One destination's own state: its queue, request slots, pause and cool-down, with a fake clock. */
-import { Destination, type DestinationLimits, type QueuedEvent } from '../../src/delivery/destination';
+import { Destination, type DestinationLimits } from '../../src/delivery/destination';
+import type { QueuedEvent } from '../../src/delivery/event-record';
 import { endpointFor } from '../../src/delivery/http-sender';
 
 const LIMITS: DestinationLimits = {

@@ -3,7 +3,7 @@
  * the README's failure table, as the loop sees it. The loopback fault suite (`__tests__/faults/`)
  * proves the same end to end.
  */
-import type { QueuedEvent } from '../../src/delivery/destination';
+import type { QueuedEvent } from '../../src/delivery/event-record';
 import { deliverBatch, type Clock, type DeliveryStep, type RetryPolicy } from '../../src/delivery/retry-loop';
 import { parseRetryAfter, type AttemptOutcome } from '../../src/delivery/retry-policy';
 

@@ -2,11 +2,11 @@ import { setMaxListeners } from 'node:events';
 import Denque from 'denque';
 import { monotonicMs, sleep } from '../timers';
 import type { Log, RateLimitedLog } from '../log';
-import type { IdentifyCapture } from '../mapping/identify';
-import type { BatchResult, ChangeClaim, DropReason, LogFields, ValidatedSettings } from '../types';
-import type { AttemptOutcome } from './retry-policy';
+import type { BatchResult, DropReason, ValidatedSettings } from '../types';
 import type { Accountable, Accounts } from './accounts';
-import { Destination, type QueuedEvent } from './destination';
+import { Destination } from './destination';
+import type { AcceptedIdentify, QueuedEvent } from './event-record';
+import { ParkedEvents } from './parked';
 import { endpointFor, type HttpSender } from './http-sender';
 import * as say from './messages';
 import { deliverBatch, type Clock, type DeliveryStep, type RetryLoop } from './retry-loop';
@@ -29,23 +29,6 @@ export interface DeliveryOptions {
   maxPauseMs: number;
 }
 
-/**
- * The one record of an event from the hook to settlement: accepted with its capture, then
- * serialized into one or more `QueuedEvent`s that keep its number, environment, time and claim.
- */
-export interface AcceptedIdentify {
-  /** The settlement ledger's number for the hook call. */
-  seq: number;
-  environmentKey: string;
-  capture: IdentifyCapture;
-  /** On the monotonic clock (see timers.ts): the flush interval counts from here. */
-  acceptedAt: number;
-  /** Its sendOnlyOnChange claim: released if the event ends before delivery. */
-  change: ChangeClaim | undefined;
-  /** Its environment's settings, once known (set in place: the record is not copied). */
-  settings: ValidatedSettings | undefined;
-}
-
 /** An accepted identify whose destination is known. */
 interface IntakeItem extends AcceptedIdentify {
   settings: ValidatedSettings;
@@ -60,8 +43,7 @@ export class Delivery {
   readonly #destinations = new Map<string, Destination>();
   /** Each settings object's destination key, made once: settings stay cached across many events. */
   readonly #destinationKeys = new WeakMap<ValidatedSettings, string>();
-  /** Events waiting for their environment's settings, by environment, oldest first. */
-  readonly #parked = new Map<string, AcceptedIdentify[]>();
+  readonly #parked = new ParkedEvents();
   /** Events the hook handed over since the last intake pass; serialized off the hook's call. */
   readonly #intake = new Denque<IntakeItem>();
   #intakeScheduled = false;
@@ -104,13 +86,7 @@ export class Delivery {
 
   /** Holds an event until its environment's settings are known; true for the first, which must start the lookup. */
   park(event: AcceptedIdentify): boolean {
-    const waiting = this.#parked.get(event.environmentKey);
-    if (waiting) {
-      waiting.push(event);
-      return false;
-    }
-    this.#parked.set(event.environmentKey, [event]);
-    return true;
+    return this.#parked.park(event);
   }
 
   /**
@@ -118,8 +94,7 @@ export class Delivery {
    * usable settings they are handed back, for the caller to settle with its reason.
    */
   unpark(environmentKey: string, settings: ValidatedSettings | undefined): AcceptedIdentify[] {
-    const waiting = this.#parked.get(environmentKey) ?? [];
-    this.#parked.delete(environmentKey);
+    const waiting = this.#parked.take(environmentKey);
     if (!settings) return waiting;
     for (const event of waiting) this.enqueue(event, settings);
     return [];
@@ -157,8 +132,7 @@ export class Delivery {
   /** Gives up on everything: requests and retry waits end at once, every held event is dropped. */
   abandon(): void {
     this.#shutdown.abort();
-    for (const waiting of this.#parked.values()) for (const event of waiting) this.#accounts.settle(event, 'close_timeout');
-    this.#parked.clear();
+    for (const event of this.#parked.takeAll()) this.#accounts.settle(event, 'close_timeout');
     this.#processIntake();
     for (const destination of this.#destinations.values()) {
       this.#dropPending(destination, 'close_timeout');
@@ -176,8 +150,7 @@ export class Delivery {
   #evictable(): number {
     let count = this.#intake.length;
     for (const destination of this.#destinations.values()) count += destination.pendingCount();
-    for (const waiting of this.#parked.values()) count += waiting.length;
-    return count;
+    return count + this.#parked.count;
   }
 
   /** Drops the oldest event that is not in a request: parked, in the intake, or queued. */
@@ -188,8 +161,7 @@ export class Delivery {
     };
     consider(this.#intake.peekFront(), () => this.#intake.shift());
     for (const destination of this.#destinations.values()) consider(destination.oldest(), () => destination.removeOldest());
-    // The lookup still runs: an emptied list stays, and later events still queue behind it.
-    for (const waiting of this.#parked.values()) consider(waiting[0], () => waiting.shift());
+    for (const [event, remove] of this.#parked.oldest()) consider(event, remove);
     if (!oldest) return;
     oldest.remove();
     this.#accounts.settle(oldest.event, 'queue_full');
@@ -326,28 +298,22 @@ export class Delivery {
   }
 
   #apply(destination: Destination, step: DeliveryStep): void {
-    const describe = (): string => say.destinationText(destination.dataPlaneUrl, environmentsOf(step.events));
     if (step.kind === 'pause') {
       const coolDownMs = destination.pause(monotonicMs());
       if (coolDownMs === undefined) return;
       this.#dropPending(destination, 'rejected');
-      this.#logger.warn(say.pausedText(describe(), step.outcome, coolDownMs), fieldsOf(destination, step.events, 'paused', step.outcome));
+      const line = say.pausedLine(destination, step.events, step.outcome, coolDownMs);
+      this.#logger.warn(line.text, line.fields);
       return;
     }
     if (step.result === 'delivered') destination.delivered();
     if (step.because === 'refused' && step.last) {
-      this.#log.warn(
-        `rejected:${destination.dataPlaneUrl}`,
-        say.refusedText(describe(), step.events.length, step.last),
-        fieldsOf(destination, step.events, 'rejected', step.last),
-      );
+      const line = say.refusedLine(destination, step.events, step.last);
+      this.#log.warn(`rejected:${destination.dataPlaneUrl}`, line.text, line.fields);
     }
     if (step.because === 'exhausted') {
-      this.#log.warn(
-        `retries_exhausted:${destination.dataPlaneUrl}`,
-        say.exhaustedText(describe(), step.events.length, step.attempts, step.last),
-        fieldsOf(destination, step.events, 'retries_exhausted', step.last),
-      );
+      const line = say.exhaustedLine(destination, step.events, step.attempts, step.last);
+      this.#log.warn(`retries_exhausted:${destination.dataPlaneUrl}`, line.text, line.fields);
     }
     this.#accounts.settleRequest(step.events, step.result);
     this.#report(destination, step);
@@ -364,7 +330,7 @@ export class Delivery {
     const { last } = step;
     try {
       report({
-        environmentKeys: environmentsOf(step.events),
+        environmentKeys: say.environmentsOf(step.events),
         dataPlaneUrl: destination.dataPlaneUrl,
         events: step.events.length,
         result: step.result,
@@ -376,20 +342,4 @@ export class Delivery {
       this.#log.error('onBatchResult', say.reportThrewText(error), { reason: 'onBatchResult' });
     }
   }
-}
-
-/** What a line about a request's events is about, for a structured logger. */
-function fieldsOf(destination: Destination, events: readonly QueuedEvent[], reason: string, outcome: AttemptOutcome | undefined): LogFields {
-  const environmentKeys = environmentsOf(events);
-  return {
-    ...(environmentKeys.length === 1 ? { environmentKey: environmentKeys[0] } : { environmentKeys: environmentKeys.slice(0, 5) }),
-    reason,
-    ...(outcome?.kind === 'response' ? { status: outcome.status } : {}),
-    dataPlaneHost: destination.dataPlaneHost,
-  };
-}
-
-/** The environments of a batch's events, in order of first appearance. */
-function environmentsOf(events: readonly QueuedEvent[]): string[] {
-  return [...new Set(events.map((event) => event.environmentKey))];
 }

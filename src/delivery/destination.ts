@@ -1,21 +1,7 @@
 import Denque from 'denque';
-import type { ChangeClaim } from '../types';
+import type { QueuedEvent } from './event-record';
 import type { Endpoint } from './http-sender';
 import { batchBytesOf, EMPTY_BATCH_BYTES } from './wire';
-
-/** One serialized event waiting for, or travelling in, a batch. */
-export interface QueuedEvent {
-  /** The settlement ledger's number for the hook call it came from. */
-  seq: number;
-  /** Its environment: what a request's report and warnings name. */
-  environmentKey: string;
-  /** The event's JSON in UTF-8, without `sentAt` (see `SerializedEvent`). */
-  json: Buffer;
-  /** When the hook accepted it, on the monotonic clock: the flush interval counts from here. */
-  acceptedAt: number;
-  /** Its sendOnlyOnChange claim, confirmed on delivery and released otherwise. */
-  change?: ChangeClaim;
-}
 
 export interface DestinationLimits {
   flushAt: number;

@@ -3,27 +3,84 @@
  * the write key), the environments concerned and what a self-hoster can do about it. Identifiers
  * and feature names come from requests, so they are quoted and cut short.
  */
+import type { LogFields } from '../types';
+import type { QueuedEvent } from './event-record';
 import type { AttemptOutcome } from './retry-policy';
+
+/** A log line about a request's events: its words, and what it is about for a structured logger. */
+export interface RequestLine {
+  text: string;
+  fields: LogFields;
+}
+
+/** What a request line names of its destination. */
+interface Shown {
+  dataPlaneUrl: string;
+  dataPlaneHost: string;
+}
 
 /** Environments a message names at most; a destination can serve thousands. */
 const ENVIRONMENTS_NAMED_AT_MOST = 5;
 
-export function destinationText(dataPlaneUrl: string, environmentKeys: readonly string[]): string {
+function destinationText(dataPlaneUrl: string, environmentKeys: readonly string[]): string {
   const named = environmentKeys.slice(0, ENVIRONMENTS_NAMED_AT_MOST).join(', ');
   const more = environmentKeys.length > ENVIRONMENTS_NAMED_AT_MOST ? ` and ${environmentKeys.length - ENVIRONMENTS_NAMED_AT_MOST} more` : '';
   return `RudderStack data plane ${dataPlaneUrl} (environment ${named}${more})`;
 }
 
-export function pausedText(destination: string, outcome: AttemptOutcome, coolDownMs: number): string {
-  return `${destination}: ${pauseReason(outcome)}. Events for it are dropped for ${Math.round(coolDownMs / 1000)} s, or until its settings change.`;
+export function pausedLine(destination: Shown, events: readonly QueuedEvent[], outcome: AttemptOutcome, coolDownMs: number): RequestLine {
+  return requestLine(
+    destination,
+    events,
+    'paused',
+    outcome,
+    (named) => `${named}: ${pauseReason(outcome)}. Events for it are dropped for ${Math.round(coolDownMs / 1000)} s, or until its settings change.`,
+  );
 }
 
-export function refusedText(destination: string, events: number, outcome: AttemptOutcome): string {
-  return `${destination} refused ${events} event(s) for good (${outcomeText(outcome)}): dropped`;
+export function refusedLine(destination: Shown, events: readonly QueuedEvent[], outcome: AttemptOutcome): RequestLine {
+  return requestLine(
+    destination,
+    events,
+    'rejected',
+    outcome,
+    (named) => `${named} refused ${events.length} event(s) for good (${outcomeText(outcome)}): dropped`,
+  );
 }
 
-export function exhaustedText(destination: string, events: number, attempts: number, outcome: AttemptOutcome | undefined): string {
-  return `${destination}: ${events} event(s) dropped after ${attempts} attempt(s), last ${outcome ? outcomeText(outcome) : 'none'}`;
+export function exhaustedLine(destination: Shown, events: readonly QueuedEvent[], attempts: number, outcome: AttemptOutcome | undefined): RequestLine {
+  return requestLine(
+    destination,
+    events,
+    'retries_exhausted',
+    outcome,
+    (named) => `${named}: ${events.length} event(s) dropped after ${attempts} attempt(s), last ${outcome ? outcomeText(outcome) : 'none'}`,
+  );
+}
+
+/** The environments of a batch's events, in order of first appearance. */
+export function environmentsOf(events: readonly QueuedEvent[]): string[] {
+  return [...new Set(events.map((event) => event.environmentKey))];
+}
+
+/** The line's words, naming the data plane and the environments of these events, and its fields. */
+function requestLine(
+  destination: Shown,
+  events: readonly QueuedEvent[],
+  reason: string,
+  outcome: AttemptOutcome | undefined,
+  words: (named: string) => string,
+): RequestLine {
+  const environmentKeys = environmentsOf(events);
+  return {
+    text: words(destinationText(destination.dataPlaneUrl, environmentKeys)),
+    fields: {
+      ...(environmentKeys.length === 1 ? { environmentKey: environmentKeys[0] } : { environmentKeys: environmentKeys.slice(0, ENVIRONMENTS_NAMED_AT_MOST) }),
+      reason,
+      ...(outcome?.kind === 'response' ? { status: outcome.status } : {}),
+      dataPlaneHost: destination.dataPlaneHost,
+    },
+  };
 }
 
 export const QUEUE_FULL_OLDEST = 'the event queue is full (maxQueueSize): dropping the oldest events; is the data plane reachable?';

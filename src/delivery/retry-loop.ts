@@ -1,5 +1,5 @@
 import type { DropReason } from '../types';
-import type { QueuedEvent } from './destination';
+import type { QueuedEvent } from './event-record';
 import { backoffDelayMs, verdictOf, type AttemptOutcome } from './retry-policy';
 
 /** Time as the retry loop sees it: the real clock in production, a fake one in unit tests. */
