@@ -12,6 +12,8 @@ export { toTraits, buildIdentifyMessage } from './mapping';
 export { PostgresConfigSource, PostgresConfigSourceError } from './settings/postgres-config-source';
 export type { PostgresConfigSourceErrorReason, PostgresConfigSourceOptions, SaveResult } from './settings/postgres-config-source';
 export type { SqlClient } from './sql';
+export { PostgresOutbox, OutboxError } from './outbox/postgres-outbox';
+export type { OutboxStatus, PostgresOutboxOptions } from './outbox/postgres-outbox';
 export { RedisChangeStore } from './change-detection/redis-change-store';
 export type { IoRedisClientLike, NodeRedisClientLike, RedisChangeStoreOptions, RedisClientLike } from './change-detection/redis-change-store';
 export { withRudderStack } from './local-evaluation/with-rudderstack';
