@@ -201,7 +201,7 @@ export class Delivery {
     if (!oldest) return;
     oldest.remove();
     // An outbox row loses nothing: it goes back to the table.
-    if (oldest.event.row !== undefined) return this.#handBack([oldest.event as QueuedEvent], 0);
+    if (oldest.event.row !== undefined) return this.#handBack([oldest.event as QueuedEvent]);
     this.#accounts.settle(oldest.event, 'queue_full');
     this.#log.warn('queue_full', say.QUEUE_FULL_OLDEST, { reason: 'queue_full' });
   }
@@ -408,8 +408,9 @@ export class Delivery {
       case 'close_timeout':
         return 0;
       case 'rejected':
-        // Refused while the destination is paused, not for what the events hold: they wait out the pause.
-        return step.because === 'refused' ? undefined : destination.outboxWaitMs(now);
+        // Refused while the destination is paused, not for what the events hold. The pause holds
+        // them back, in memory, so that new settings (a fixed key) send them at once.
+        return step.because === 'refused' ? undefined : 0;
       default:
         return undefined;
     }
@@ -422,14 +423,17 @@ export class Delivery {
       if (event.row !== undefined) rows.push(event);
       else this.#accounts.settle(event, reason);
     }
-    if (rows.length > 0) this.#handBack(rows, destination.outboxWaitMs(monotonicMs()));
+    if (rows.length > 0) this.#handBack(rows);
   }
 
-  /** Outbox rows not in a request, back to the table: they leave memory at once, the statement follows. */
-  #handBack(rows: QueuedEvent[], delayMs: number): void {
+  /**
+   * Outbox rows not in a request, back to the table, claimable at once (a paused destination's
+   * route holds them back): they leave memory now, the statement follows.
+   */
+  #handBack(rows: QueuedEvent[]): void {
     void this.#durable!.drain.release(
       rows.map((event) => event.row!),
-      delayMs,
+      0,
     );
     for (const event of rows) this.#accounts.settle(event, 'parked');
   }
@@ -506,7 +510,7 @@ export class Delivery {
       acceptedAt: now,
       row: row.id,
     }));
-    if (this.#closing) return this.#handBack(events, 0);
+    if (this.#closing) return this.#handBack(events);
     for (const event of events) destination.push(event, true);
     this.#pump(destination);
   }

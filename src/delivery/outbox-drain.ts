@@ -147,10 +147,8 @@ export class OutboxDrain {
   /** Claims, drops or leaves an environment's due rows; returns when to look at it again, if sooner than the poll. */
   async #drainEnvironment(environmentKey: string): Promise<number | undefined> {
     const route = await this.#handlers.route(environmentKey);
-    if (route.kind === 'wait') {
-      this.#backlogged = true;
-      return route.waitMs;
-    }
+    // A wait has an end: the next look is timed for it.
+    if (route.kind === 'wait') return route.waitMs;
     if (route.kind === 'drop') {
       for (let deleted: number = DRAIN.deleteRows; deleted === DRAIN.deleteRows;) {
         deleted = await this.#outbox.removeEnvironment(environmentKey, DRAIN.deleteRows);
