@@ -195,6 +195,14 @@ export class PostgresOutbox {
     return this.#count('deleting the oldest outbox rows', this.#sql.trim, [Math.min(excess, limit)]);
   }
 
+  /**
+   * Vacuums the table: autovacuum may be off (it is in PGlite, and on some servers), and a queue
+   * table that is never vacuumed grows by every row it ever held. Used by the integration. @internal
+   */
+  async vacuum(): Promise<void> {
+    await this.#query('vacuuming the outbox table', this.#sql.vacuum, []);
+  }
+
   async #count(doing: string, text: string, values: unknown[]): Promise<number> {
     const [row] = (await this.#query(doing, text, values)) as Array<{ count: number }>;
     return Number(row?.count ?? 0);
