@@ -174,11 +174,20 @@ describe('PostgresOutbox (on the PostgreSQL or PGlite the notice above names)', 
     await outbox.remove(ids);
     await outbox.vacuum();
     if (db.kind !== 'postgresql') return;
-    const { rows } = await db.client.query(`SELECT n_dead_tup, vacuum_count FROM pg_stat_user_tables WHERE relname = $1 AND schemaname = $2`, [
-      table,
-      db.schema,
-    ]);
-    expect(rows).toEqual([{ n_dead_tup: '0', vacuum_count: '1' }]);
+    // The server's statistics are published shortly after each transaction, not at once.
+    const vacuumed = async () => {
+      const { rows } = await db.client.query('SELECT n_dead_tup, vacuum_count FROM pg_stat_user_tables WHERE relname = $1 AND schemaname = $2', [
+        table,
+        db.schema,
+      ]);
+      return rows[0] as { n_dead_tup: string; vacuum_count: string } | undefined;
+    };
+    let stats = await vacuumed();
+    for (let i = 0; i < 30 && stats?.vacuum_count !== '1'; i++) {
+      await sleep(100);
+      stats = await vacuumed();
+    }
+    expect(stats).toEqual({ n_dead_tup: '0', vacuum_count: '1' });
   });
 
   it('refuses a table name that is not a plain identifier, and options that are not positive numbers', () => {
