@@ -436,8 +436,10 @@ export class Delivery {
 
   #startDurable(options: DurableOptions): Durable {
     const writer = new OutboxWriter(options.outbox, options.owner, {
-      sendsHere: (destination, already) =>
-        !this.#closing && destination.outboxWaitMs(monotonicMs()) === 0 && destination.pendingCount() + already < DRAIN.claimRows,
+      sendsHere: (routed, already) => {
+        const destination = this.#registered(routed);
+        return !this.#closing && destination.outboxWaitMs(monotonicMs()) === 0 && destination.pendingCount() + already < DRAIN.claimRows;
+      },
       committed: (items, ids, sentHere) => this.#persisted(items, ids, sentHere),
       failed: (items, error) => this.#notPersisted(items, error),
     });
@@ -457,9 +459,10 @@ export class Delivery {
   #persisted(items: WriteItem[], ids: string[], sentHere: boolean[]): void {
     const touched = new Set<Destination>();
     const held: string[] = [];
-    items.forEach(({ event, destination }, i) => {
+    items.forEach(({ event, destination: routed }, i) => {
       this.#accounts.persisted(event, ids[i]!, sentHere[i]!);
       if (!sentHere[i]) return;
+      const destination = this.#registered(routed, event.environmentKey);
       held.push(ids[i]!);
       destination.push(event, this.#accounts.isAwaited(event.seq));
       touched.add(destination);
@@ -472,15 +475,31 @@ export class Delivery {
   #notPersisted(items: WriteItem[], error: unknown): void {
     this.#log.warn('outbox_write', say.outboxWriteFailedText(error), { reason: 'outbox_unavailable' });
     const touched = new Set<Destination>();
-    for (const { event, destination } of items) {
+    for (const { event, destination: routed } of items) {
       if (this.#shutdown.signal.aborted) {
         this.#accounts.settle(event, 'close_timeout');
         continue;
       }
+      const destination = this.#registered(routed, event.environmentKey);
       destination.push(event, this.#accounts.isAwaited(event.seq));
       touched.add(destination);
     }
     for (const destination of touched) this.#pump(destination);
+  }
+
+  /**
+   * The registered destination for one an event was routed to before its group commit. An idle
+   * destination is forgotten when pumped, and the one an event waits for in the writer is idle;
+   * a forgotten copy would have request slots, a pause and a back-off of its own.
+   */
+  #registered(routed: Destination, environmentKey?: string): Destination {
+    let destination = this.#destinations.get(routed.key);
+    if (!destination) {
+      destination = routed;
+      this.#destinations.set(routed.key, routed);
+    }
+    if (environmentKey !== undefined) destination.serve(environmentKey);
+    return destination;
   }
 
   /** Where a drain's claim for an environment goes: the destination its settings name now. */
