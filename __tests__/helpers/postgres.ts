@@ -45,10 +45,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   const schema = newSchemaName();
   const url = databaseUrl();
   const unreachable = await probe(url);
-  if (unreachable === null) {
-    console.info(`PostgreSQL tests: using the PostgreSQL server at ${redact(url)}, schema ${schema}`);
-    return openServer(url, schema);
-  }
+  if (unreachable === null) return openServer(url, schema);
   if (isCi()) {
     throw new Error(
       `PostgreSQL tests: CI requires a PostgreSQL server at ${redact(url)} (set DATABASE_URL to change it), ` + `but connecting failed: ${unreachable}`,
@@ -80,7 +77,8 @@ export function describeWithPostgresServer(suite: string): jest.Describe {
   try {
     execFileSync(process.execPath, ['-e', script, url], { cwd: __dirname, timeout: 5_000, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
-    unreachable = (error as { stdout?: Buffer }).stdout?.toString().trim() || (error instanceof Error ? error.message : String(error));
+    // Not the error's message: it quotes the command line, URL (and any password) included.
+    unreachable = (error as { stdout?: Buffer }).stdout?.toString().trim() || 'no answer within 5 s';
   }
   if (unreachable === null) return describe;
   if (isCi())
@@ -94,10 +92,7 @@ export function describeWithPostgresServer(suite: string): jest.Describe {
 
 /** A schema of its own on the PostgreSQL server (never PGlite): for suites that share it with child processes. */
 export async function openServerDatabase(): Promise<TestDatabase> {
-  const schema = newSchemaName();
-  const url = databaseUrl();
-  console.info(`PostgreSQL tests: using the PostgreSQL server at ${redact(url)}, schema ${schema}`);
-  return openServer(url, schema);
+  return openServer(databaseUrl(), newSchemaName());
 }
 
 /** Null when the server answers, else why not. */
@@ -117,6 +112,7 @@ async function probe(url: string): Promise<string | null> {
 }
 
 async function openServer(url: string, schema: string): Promise<TestDatabase> {
+  console.info(`PostgreSQL tests: using the PostgreSQL server at ${redact(url)}, schema ${schema}`);
   const admin = new Client({ connectionString: url });
   await admin.connect();
   await admin.query(`CREATE SCHEMA ${schema}`);
