@@ -31,7 +31,7 @@ describe('the metric definitions', () => {
   it('is the table the README shows, with the same types and labels', () => {
     const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
     const section = readme.split('\n## Monitoring\n')[1]?.split('\n## ')[0] ?? '';
-    const rows = [...section.matchAll(/^\| `(flagsmith_rudderstack_\w+)` \| (counter|gauge|histogram) \| ([^|]*) \|/gm)].map(([, name, type, labels]) => [
+    const rows = [...section.matchAll(/^\| `(flagsmith_rudderstack_\w+)` \| (counter|gauge|histogram) \|([^|]*)\|/gm)].map(([, name, type, labels]) => [
       name,
       type,
       [...labels!.matchAll(/`(\w+)`/g)].map(([, label]) => label),
