@@ -178,7 +178,7 @@ export class Delivery {
 
   /** Each destination's state and counts, for `integration.destinations()`. */
   destinations(): DestinationStatus[] {
-    return this.health.report(this.#destinations, monotonicMs());
+    return this.health.report(monotonicMs());
   }
 
   /** Releases timers and sockets once nothing is held; resolves when every outbox statement has been answered. */

@@ -25,7 +25,7 @@ export interface RequestSample {
   statusClass: StatusClass;
 }
 
-/** What a destination's record needs to know of the live destination, when delivery holds one. */
+/** What a destination's record reads of the live destination: what it holds and whether it waits. */
 export interface LiveDestination {
   readonly key: string;
   readonly dataPlaneHost: string;
@@ -55,7 +55,11 @@ class DestinationRecord {
   pausedUntil = 0;
   readonly retrying = new Set<Batch>();
 
-  constructor(readonly dataPlaneHost: string) {}
+  /**
+   * The destination object delivery used last for this key: the one that holds its events, even
+   * after delivery's registry forgot it (the durable path may still be sending through it).
+   */
+  constructor(public live: LiveDestination) {}
 }
 
 /** The per-destination health records and the request counts by status class. */
@@ -134,18 +138,18 @@ export class DestinationHealth {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Every destination that serves an environment or holds events, with what delivery holds for it now. */
-  report(live: ReadonlyMap<string, LiveDestination>, now: number): DestinationStatus[] {
+  /** Every destination that serves an environment or holds events, with what it holds now (`now` on the monotonic clock). */
+  report(now: number): DestinationStatus[] {
     const statuses: DestinationStatus[] = [];
     const wallNow = Date.now();
-    for (const [key, record] of this.#records) {
-      const destination = live.get(key);
-      const queued = destination?.pendingCount() ?? 0;
+    for (const record of this.#records.values()) {
+      const destination = record.live;
+      const queued = destination.pendingCount();
       if (record.environments.size === 0 && queued === 0 && record.inFlight === 0) continue;
-      const paused = destination?.isPaused(now) ?? false;
-      const backingOff = (destination?.outboxWaitMs(now) ?? 0) > 0;
+      const paused = destination.isPaused(now);
+      const backingOff = destination.outboxWaitMs(now) > 0;
       statuses.push({
-        dataPlaneHost: record.dataPlaneHost,
+        dataPlaneHost: destination.dataPlaneHost,
         environmentKeys: [...record.environments],
         state: stateOf(record, queued, paused, backingOff),
         queued,
@@ -164,9 +168,10 @@ export class DestinationHealth {
     let record = this.#records.get(destination.key);
     if (!record) {
       if (this.#records.size >= MAX_RECORDS) this.#shedOne();
-      record = new DestinationRecord(destination.dataPlaneHost);
+      record = new DestinationRecord(destination);
       this.#records.set(destination.key, record);
     }
+    record.live = destination;
     return record;
   }
 
