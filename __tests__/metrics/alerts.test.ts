@@ -1,7 +1,7 @@
 /**
  * fixtures/prometheus/alerts.yml: every expression names metrics of the table, the README shows
  * the file as it is, and promtool (where installed) accepts the rules and passes their unit tests
- * (fixtures/prometheus/alerts.test.yml: each alert fires on what it is for, and only then).
+ * (alerts.promtool.yml beside this file: each alert fires on what it is for, and only then).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -9,8 +9,7 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { DEFAULT_PREFIX, METRICS } from '../../src/metrics/definitions';
 
-const DIR = path.join(__dirname, '..', '..', 'fixtures', 'prometheus');
-const RULES = path.join(DIR, 'alerts.yml');
+const RULES = path.join(__dirname, '..', '..', 'fixtures', 'prometheus', 'alerts.yml');
 
 interface Rule {
   alert: string;
@@ -67,6 +66,6 @@ if (!promtool)
   });
 
   it('passes their unit tests: each alert fires on what it is for, and stays quiet otherwise', () => {
-    expect(execFileSync('promtool', ['test', 'rules', 'alerts.test.yml'], { cwd: DIR, encoding: 'utf8' })).toMatch(/SUCCESS/);
+    expect(execFileSync('promtool', ['test', 'rules', path.join(__dirname, 'alerts.promtool.yml')], { encoding: 'utf8' })).toMatch(/SUCCESS/);
   });
 });

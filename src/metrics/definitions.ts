@@ -8,7 +8,8 @@
  * (`stats()`, `destinations()`, the request counts, the outbox status); histograms are observed
  * per request where delivery already reports one. Nothing is counted in the hook.
  */
-import { STATUS_CLASSES, type RequestSample, type StatusClass } from '../delivery/destination-health';
+import { healthOf, STATUS_CLASSES, type DestinationHealth, type RequestSample, type StatusClass } from '../delivery/destination-health';
+import type { RudderStackIntegration } from '../integration';
 import type { OutboxStatus } from '../outbox/postgres-outbox';
 import type { DestinationState, DestinationStatus, IntegrationStats } from '../types';
 
@@ -214,3 +215,21 @@ export const METRICS: readonly MetricDefinition[] = [
       (outbox?.environments ?? []).map(({ environmentKey, oldestAgeMs }) => ({ labels: { environment_key: environmentKey }, value: oldestAgeMs / 1_000 })),
   },
 ];
+
+/** The integration's delivery health; a TypeError for anything that is not a RudderStackIntegration of this package. */
+export function healthFor(integration: RudderStackIntegration, adapter: string): DestinationHealth {
+  const health = healthOf(integration);
+  if (!health) throw new TypeError(`${adapter} needs a RudderStackIntegration of flagsmith-rudderstack, made with new RudderStackIntegration(...)`);
+  return health;
+}
+
+/** One read of everything counters and gauges show. */
+export async function readMetrics(integration: RudderStackIntegration, health: DestinationHealth): Promise<MetricsReading> {
+  const stats = integration.stats();
+  const destinations = integration.destinations();
+  const requests = health.requests();
+  // A status that cannot be read (the database is down) leaves the outbox series out of this
+  // collection rather than failing every metric with it.
+  const outbox = await integration.outboxStatus().catch(() => undefined);
+  return { stats, destinations, requests, outbox };
+}

@@ -7,8 +7,7 @@ import type { BatchObservableCallback, Histogram, Meter, Observable } from '@ope
 import { requireOptionalPeer } from '../host/flagsmith-nodejs';
 import type { RudderStackIntegration } from '../integration';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version';
-import { DEFAULT_PREFIX, METRICS, type HistogramMetric, type ReadMetric } from './definitions';
-import { healthFor, readMetrics } from './reading';
+import { DEFAULT_PREFIX, healthFor, METRICS, readMetrics, type HistogramMetric, type ReadMetric } from './definitions';
 
 type OpenTelemetryApi = typeof import('@opentelemetry/api');
 

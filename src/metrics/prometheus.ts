@@ -6,8 +6,7 @@
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { requireOptionalPeer } from '../host/flagsmith-nodejs';
 import type { RudderStackIntegration } from '../integration';
-import { DEFAULT_PREFIX, METRICS, type HistogramMetric, type MetricsReading, type ReadMetric } from './definitions';
-import { healthFor, readMetrics } from './reading';
+import { DEFAULT_PREFIX, healthFor, METRICS, readMetrics, type HistogramMetric, type MetricsReading, type ReadMetric } from './definitions';
 
 type PromClient = typeof import('prom-client');
 
