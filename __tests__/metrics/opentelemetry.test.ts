@@ -116,9 +116,10 @@ describe('collectOpenTelemetryMetrics', () => {
 
   it('never exports a write key', async () => {
     const { provider, collect } = sdk();
-    await startTraffic((integration) => collectOpenTelemetryMetrics(integration, { meter: provider.getMeter('test') }));
-    const shown = inspect(await collect(), { depth: 20 });
-    expect(shown).toContain('env-paused');
+    const traffic = await startTraffic((integration) => collectOpenTelemetryMetrics(integration, { meter: provider.getMeter('test') }));
+    await traffic.sendWithKeyInUrl();
+    const shown = inspect(await collect(), { depth: 20 }) + JSON.stringify(traffic.integration.destinations());
+    expect(shown).toContain('env-pasted');
     for (const secret of SECRETS) expect(shown).not.toContain(secret);
   });
 

@@ -126,7 +126,9 @@ describe('collectPrometheusMetrics', () => {
   it('never shows a write key, in the metrics or in destinations()', async () => {
     const registry = new Registry();
     const traffic = await startTraffic((integration) => collectPrometheusMetrics(integration, { registry }));
+    await traffic.sendWithKeyInUrl();
     const shown = [await registry.metrics(), JSON.stringify(await registry.getMetricsAsJSON()), JSON.stringify(traffic.integration.destinations())].join('\n');
+    expect(shown).toContain('environment_key="env-pasted",state="paused"');
     for (const secret of SECRETS) expect(shown).not.toContain(secret);
   });
 

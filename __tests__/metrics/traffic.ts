@@ -12,8 +12,10 @@ import { createIntegration, identityContext, startDataPlane, waitFor } from '../
 export const GOOD_KEY = 'wk_METRICS_good_9c1e7a2b5d';
 export const WRONG_KEY = 'wk_METRICS_wrong_4f8d2c6a1e';
 export const RETRY_KEY = 'wk_METRICS_retry_7b3a9e5c2f';
+/** A key a self-hoster pasted into the data plane URL too (see `sendWithKeyInUrl`). */
+export const PASTED_KEY = 'wk_METRICS_pasted_3d6b8f1a4c';
 /** Every write key of the traffic, and the Basic form each travels in. */
-export const SECRETS = [GOOD_KEY, WRONG_KEY, RETRY_KEY].flatMap((key) => [key, Buffer.from(`${key}:`).toString('base64')]);
+export const SECRETS = [GOOD_KEY, WRONG_KEY, RETRY_KEY, PASTED_KEY].flatMap((key) => [key, Buffer.from(`${key}:`).toString('base64')]);
 
 export interface Traffic {
   integration: RudderStackIntegration;
@@ -23,6 +25,11 @@ export interface Traffic {
   retryingDataPlane: LocalDataPlane;
   /** Body bytes on the wire of every request that was answered or is hanging, in the order sent. */
   wireBytes(): number[];
+  /**
+   * One more environment, env-pasted, whose write key is also in its data plane URL's path: not a
+   * data plane's path, so it is answered 404 and paused. For the tests that no key is ever shown.
+   */
+  sendWithKeyInUrl(): Promise<void>;
 }
 
 /**
@@ -65,5 +72,10 @@ export async function startTraffic(attach: (integration: RudderStackIntegration)
     dataPlane,
     retryingDataPlane,
     wireBytes: () => [...dataPlane.requests, ...retryingDataPlane.requests].map((request) => Number(request.headers['content-length'])),
+    async sendWithKeyInUrl() {
+      settings['env-pasted'] = { api_key: PASTED_KEY, base_url: `${dataPlane.url}/${PASTED_KEY}` };
+      integration.postIdentityFetch(identityContext('env-pasted', 'pasted'));
+      await waitFor(() => integration.destinations().some((destination) => destination.lastFailure?.reason === 'not_found'), 'the 404');
+    },
   };
 }
