@@ -56,8 +56,8 @@ class DestinationRecord {
   readonly retrying = new Set<Batch>();
 
   /**
-   * The destination object delivery used last for this key: the one that holds its events, even
-   * after delivery's registry forgot it (the durable path may still be sending through it).
+   * The destination object delivery used last for this key, which holds its events now: read
+   * here, so that a report needs no registry (delivery's forgets idle destinations).
    */
   constructor(public live: LiveDestination) {}
 }
