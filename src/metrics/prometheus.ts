@@ -6,7 +6,7 @@
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { requireOptionalPeer } from '../host/flagsmith-nodejs';
 import type { RudderStackIntegration } from '../integration';
-import { DEFAULT_PREFIX, healthFor, METRICS, readMetrics, type HistogramMetric, type MetricsReading, type ReadMetric } from './definitions';
+import { DEFAULT_PREFIX, healthFor, METRICS, readMetrics, type HistogramMetric, type MetricsReading, type Observation, type ReadMetric } from './definitions';
 
 type PromClient = typeof import('prom-client');
 
@@ -46,10 +46,13 @@ export function collectPrometheusMetrics(integration: RudderStackIntegration, op
   const histograms: Array<[HistogramMetric, Histogram]> = [];
   for (const definition of METRICS) {
     const configuration = { name: prefix + definition.name, help: definition.help, labelNames: [...definition.labelNames], registers: [registry] };
-    if (definition.type === 'histogram') histograms.push([definition, new prom.Histogram({ ...configuration, buckets: [...definition.buckets] })]);
-    else if (definition.type === 'counter')
-      new prom.Counter({ ...configuration, collect: collector<Counter>(definition, read, (c, o) => c.inc(o.labels, o.value)) });
-    else new prom.Gauge({ ...configuration, collect: collector<Gauge>(definition, read, (g, o) => g.set(o.labels, o.value)) });
+    if (definition.type === 'histogram') {
+      histograms.push([definition, new prom.Histogram({ ...configuration, buckets: [...definition.buckets] })]);
+    } else if (definition.type === 'counter') {
+      new prom.Counter({ ...configuration, collect: collector<Counter>(definition, read, (counter, { labels, value }) => counter.inc(labels, value)) });
+    } else {
+      new prom.Gauge({ ...configuration, collect: collector<Gauge>(definition, read, (gauge, { labels, value }) => gauge.set(labels, value)) });
+    }
   }
   const stopObserving = health.onRequest((sample) => {
     for (const [definition, histogram] of histograms) histogram.observe(definition.valueOf(sample));
@@ -67,7 +70,7 @@ export function collectPrometheusMetrics(integration: RudderStackIntegration, op
 function collector<M extends Counter | Gauge>(
   definition: ReadMetric,
   read: () => Promise<MetricsReading>,
-  record: (metric: M, observation: ReturnType<ReadMetric['read']>[number]) => void,
+  record: (metric: M, observation: Observation) => void,
 ): (this: M) => Promise<void> {
   return async function (this: M) {
     const observations = definition.read(await read());
