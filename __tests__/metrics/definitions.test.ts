@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { DEFAULT_PREFIX, METRICS } from '../../src/metrics/definitions';
 
 /** The label names a metric may have: fixed value sets, or the environment key. Never an identifier or a write key. */
-const BOUNDED_LABELS = new Set(['outcome', 'reason', 'status_class', 'state', 'environment_key']);
+const BOUNDED_LABELS = new Set(['outcome', 'reason', 'status_class', 'state', 'environment_key', 'operation']);
 
 describe('the metric definitions', () => {
   it.each(METRICS.map((definition) => [definition.name, definition]))('%s follows the conventions', (_name, definition) => {

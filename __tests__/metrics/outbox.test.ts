@@ -74,7 +74,10 @@ describe('the outbox metrics', () => {
     await waitFor(() => integration.stats().delivered === 10, 'the backlog to be delivered', 20_000);
     await waitFor(() => integration.stats().inFlight === 0, 'the rows to be deleted');
     const up = await samples(registry);
-    expect([...up.keys()].filter((series) => series.startsWith(`${P}outbox_`))).toEqual([]);
+    expect([...up.keys()].filter((series) => series.startsWith(`${P}outbox_`) && !series.startsWith(`${P}outbox_events_total`))).toEqual([]);
+    expect(up.get(`${P}outbox_events_total{operation="persisted"}`)).toBe(10);
+    expect(up.get(`${P}outbox_events_total{operation="parked"}`)).toBe(integration.stats().parked);
+    expect(integration.stats().parked).toBeGreaterThan(0);
     expect(up.get(`${P}destinations{state="idle"}`)).toBe(1);
     expect(up.get(`${P}events_total{outcome="delivered"}`)).toBe(10);
   });

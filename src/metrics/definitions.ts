@@ -60,6 +60,7 @@ const DESTINATION_STATES = Object.keys({ idle: 0, sending: 0, retrying: 0, pause
 /** States worth naming the environment for: the others are how a destination should be. */
 const TROUBLED_STATES: ReadonlySet<DestinationState> = new Set(['paused', 'retrying', 'refused']);
 const SETTLED_OUTCOMES = ['delivered', 'skipped', 'unchanged'] as const;
+const OUTBOX_OPERATIONS = ['persisted', 'claimed', 'parked'] as const;
 
 /** Up to `requestTimeoutMs`' default (10 s). */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -94,6 +95,14 @@ export const METRICS: readonly MetricDefinition[] = [
     unit: '{event}',
     labelNames: ['reason'],
     read: ({ stats }) => Object.entries(stats.dropped).map(([reason, value]) => ({ labels: { reason }, value })),
+  },
+  {
+    type: 'counter',
+    name: 'outbox_events_total',
+    help: 'Durable outbox: events written to it (persisted), rows taken from it to send or drop (claimed), rows handed back to it for a later attempt (parked).',
+    unit: '{event}',
+    labelNames: ['operation'],
+    read: ({ stats, outbox }) => (outbox ? OUTBOX_OPERATIONS.map((operation) => ({ labels: { operation }, value: stats[operation] })) : []),
   },
   {
     type: 'counter',
