@@ -47,6 +47,14 @@ export interface ChangeSink {
 
 /** First retry within this, doubling up to the maximum; full jitter. */
 const RECONNECT_BACKOFF = { baseDelayMs: 250, maxDelayMs: 30_000 };
+/** How long closing waits for the connection to say it ended. */
+const CLOSE_WAIT_MS = 2_000;
+
+/** A connection this listener opened, and whether it has ended. */
+interface Held {
+  connection: ListenConnection;
+  ended: Promise<void>;
+}
 
 /** Listens through PGlite; resolves with the function that stops it. */
 export async function listenWithPglite(client: PgliteListen, channel: string, sink: ChangeSink): Promise<() => Promise<void>> {
@@ -69,7 +77,7 @@ export class SettingsListener {
   readonly #channel: string;
   readonly #sink: ChangeSink;
   readonly #log: Log;
-  #connection: ListenConnection | undefined;
+  #held: Held | undefined;
   #retry: NodeJS.Timeout | undefined;
   #failures = 0;
   #stopped = false;
@@ -88,36 +96,41 @@ export class SettingsListener {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#retry);
-    const connection = this.#connection;
-    this.#connection = undefined;
-    if (connection) await close(connection);
+    const held = this.#held;
+    this.#held = undefined;
+    if (held) await close(held);
   }
 
   async #listen(): Promise<void> {
     const connection = await this.#connect();
+    let ended!: () => void;
+    const held: Held = { connection, ended: new Promise((resolve) => (ended = resolve)) };
     // Listeners first: an 'error' event without one would crash the process.
-    connection.on('error', (error) => this.#lost(connection, error.message));
-    connection.on('end', () => this.#lost(connection, 'the connection closed'));
+    connection.on('error', (error) => this.#lost(held, error.message));
+    connection.on('end', () => {
+      ended();
+      this.#lost(held, 'the connection closed');
+    });
     connection.on('notification', (message) => {
-      if (connection === this.#connection && message.channel === this.#channel) this.#sink.changed(message.payload || undefined);
+      if (held === this.#held && message.channel === this.#channel) this.#sink.changed(message.payload || undefined);
     });
     try {
       await connection.query(`LISTEN "${this.#channel}"`);
     } catch (error) {
-      await close(connection);
+      await close(held);
       throw error;
     }
     if (this.#stopped) {
-      await close(connection);
+      await close(held);
       return;
     }
-    this.#connection = connection;
+    this.#held = held;
   }
 
-  #lost(connection: ListenConnection, reason: string): void {
-    if (connection !== this.#connection || this.#stopped) return;
-    this.#connection = undefined;
-    void close(connection);
+  #lost(held: Held, reason: string): void {
+    if (held !== this.#held || this.#stopped) return;
+    this.#held = undefined;
+    void close(held);
     this.#scheduleRetry(`lost its connection (${reason})`);
   }
 
@@ -148,12 +161,18 @@ export class SettingsListener {
   }
 }
 
-/** Closes a listening connection for good: a pooled one is destroyed, not handed back still listening. */
-async function close(connection: ListenConnection): Promise<void> {
+/**
+ * Closes a listening connection for good (a pooled one is destroyed, not handed back still
+ * listening) and waits, boundedly, until it has ended.
+ */
+async function close({ connection, ended }: Held): Promise<void> {
   try {
     if (typeof connection.release === 'function') connection.release(true);
     else await connection.end?.();
   } catch {
     // Already closed, or failing to close: either way it no longer listens for us.
   }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS).unref()))]);
+  clearTimeout(timer);
 }
