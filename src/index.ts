@@ -1,6 +1,6 @@
 /**
  * The public surface of flagsmith-rudderstack: the integration, settings sources and validation,
- * the mapping of flags to an identify, and the shared change store.
+ * Flagsmith's settings endpoints, the mapping of flags to an identify, and the shared change store.
  * @module flagsmith-rudderstack
  */
 export { RudderStackIntegration } from './integration';
@@ -13,6 +13,8 @@ export { PostgresConfigSource, PostgresConfigSourceError } from './settings/post
 export type { PostgresConfigSourceErrorReason, PostgresConfigSourceOptions, SqlClient } from './settings/postgres-config-source';
 export type { SaveResult, SettingsRecord, SettingsStore, SettingsStoreRefusal } from './settings/settings-store';
 export type { ListenConnection } from './settings/settings-listener';
+export { createSettingsHandler } from './settings-api/handler';
+export type { AuthorizeRequest, AuthorizeResult, SettingsAuthorize, SettingsHandler, SettingsHandlerOptions } from './settings-api/handler';
 export { RedisChangeStore } from './change-detection/redis-change-store';
 export type { IoRedisClientLike, NodeRedisClientLike, RedisChangeStoreOptions, RedisClientLike } from './change-detection/redis-change-store';
 export { withRudderStack } from './local-evaluation/with-rudderstack';
