@@ -159,8 +159,12 @@ export function call(
   });
 }
 
-/** The bytes as written, on a raw socket; resolves with the whole answer (status line, headers, body) once the server closes or the answer is complete. */
-export function rawCall(port: number, request: string | Buffer, options: { keepOpen?: boolean } = {}): Promise<string> {
+/**
+ * The bytes as written, on a raw socket; resolves with the whole answer (status line, headers,
+ * body) once it is complete or the server closes. The socket is not half-closed: Node's server
+ * would take that for a client that left.
+ */
+export function rawCall(port: number, request: string | Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let received = '';
@@ -177,7 +181,6 @@ export function rawCall(port: number, request: string | Buffer, options: { keepO
     socket.on('end', done);
     socket.on('error', (error) => (received ? done() : reject(error)));
     socket.write(request);
-    if (!options.keepOpen) socket.end();
   });
 }
 
