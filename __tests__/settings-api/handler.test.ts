@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { PostgresConfigSource } from '../../src/settings/postgres-config-source';
 import { createSettingsHandler, type SettingsHandlerOptions } from '../../src/settings-api/handler';
-import { captureLogger, closeHarnesses } from '../helpers/harness';
+import { captureLogger, closeHarnesses, onCleanup } from '../helpers/harness';
 import { openTestDatabase, type TestDatabase } from '../helpers/postgres';
 import { addEnvironment, call, HOST_NOT_FOUND, MOUNTS, rowsOf, serve, settingsPath, TABLES_SQL, tokenAuthorize, VIEWER, type Mount } from './support';
 
@@ -443,3 +443,36 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
     });
   });
 });
+
+describe('behind a body parser that already read the body (Express with express.json())', () => {
+  it('takes the parsed body instead of waiting for a stream that has ended', async () => {
+    const environment = await addEnvironment(db);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const express = require('express') as { (): ExpressLike; json(): unknown; raw(options: object): unknown };
+    const app = express();
+    app.use(express.json());
+    app.use(createSettingsHandler({ source: new PostgresConfigSource(db.client), authorize: tokenAuthorize() }));
+    const server = await new Promise<import('node:http').Server>((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    onCleanup(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const created = await call(origin, 'POST', settingsPath(environment.key), { body: { api_key: WRITE_KEY } });
+    expect(created.status).toBe(201);
+    expect(await call(origin, 'POST', settingsPath(environment.key), { body: [] })).toMatchObject({
+      status: 400,
+      text: '{"non_field_errors":["Invalid data. Expected a dictionary, but got list."]}',
+    });
+  });
+});
+
+interface ExpressLike {
+  use(handler: unknown): void;
+  listen(port: number, host: string, callback: () => void): import('node:http').Server;
+}

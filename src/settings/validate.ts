@@ -55,7 +55,7 @@ export function checkSettings(settings: unknown, options: ValidateSettingsOption
   const schemaErrors = matchesSchema(input) ? [] : (matchesSchema.errors ?? []);
   const problems = schemaProblems(schemaErrors, input);
   // The URL rules need a well-typed base_url; a wrong type is already reported above.
-  if (!isRecord(input) || schemaErrors.some((error) => error.instancePath === '/base_url')) return { problems };
+  if (!isRecord(input) || schemaErrors.some((error) => error.instancePath === '/base_url' && error.keyword === 'type')) return { problems };
   const baseUrl = checkBaseUrl(input.base_url as string | null | undefined, {
     allowPrivateNetworks: options.allowPrivateNetworks === true,
     echo: createEcho(typeof input.api_key === 'string' ? input.api_key : ''),
