@@ -227,7 +227,15 @@ function checkPeerLines(work, project, tarball) {
   const backfill = ['--dry-run', '--environment-document', document, '--identities', identities];
   checkNpxPeerLine(work, tarball, 'backfill', backfill, [], /user_1[^]*user_2/);
   const client = `@flagsmith/flagsmith@${PKG.devDependencies['@flagsmith/flagsmith']}`;
-  checkNpxPeerLine(work, tarball, 'demo', [], [client], /4 of 4 identify event\(s\) delivered/);
+  const pglite = `@electric-sql/pglite@${PKG.devDependencies['@electric-sql/pglite']}`;
+  checkNpxPeerLine(
+    work,
+    tarball,
+    'demo',
+    [],
+    [client, pglite],
+    /5 of 5 identify event\(s\) delivered; 1 identities call\(s\) while it was switched off sent none/,
+  );
   checkProjectPeerLine(project, backfill);
 }
 

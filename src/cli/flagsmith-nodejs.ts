@@ -13,8 +13,11 @@ import { CommandFailure } from './usage';
 
 /** The major version of the peer range in package.json. */
 export const FLAGSMITH_NODEJS_SPEC = 'flagsmith-nodejs@8';
-/** What each command needs besides flagsmith-rudderstack: the demo drives the host with Flagsmith's JavaScript client. */
-const PACKAGES_FOR = { backfill: [FLAGSMITH_NODEJS_SPEC], demo: [FLAGSMITH_NODEJS_SPEC, '@flagsmith/flagsmith'] };
+/**
+ * What each command needs besides flagsmith-rudderstack: the demo drives the host with Flagsmith's
+ * JavaScript client and keeps its settings in PGlite.
+ */
+const PACKAGES_FOR = { backfill: [FLAGSMITH_NODEJS_SPEC], demo: [FLAGSMITH_NODEJS_SPEC, '@flagsmith/flagsmith', '@electric-sql/pglite'] };
 
 export function offlineFlagsmith(environmentDocumentPath: string): ReturnType<typeof hostOfflineFlagsmith> {
   requireFlagsmithNodejs('backfill');
