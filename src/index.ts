@@ -13,8 +13,8 @@ export { PostgresConfigSource, PostgresConfigSourceError } from './settings/post
 export type { PostgresConfigSourceErrorReason, PostgresConfigSourceOptions, SqlClient } from './settings/postgres-config-source';
 export type { SaveResult, SettingsRecord, SettingsStore, SettingsStoreRefusal } from './settings/settings-store';
 export type { ListenConnection } from './settings/settings-listener';
-export { createSettingsHandler } from './settings-api/handler';
-export type { AuthorizeRequest, AuthorizeResult, SettingsAuthorize, SettingsHandler, SettingsHandlerOptions } from './settings-api/handler';
+export { createSettingsHandler } from './settings-api';
+export type { AuthorizeRequest, AuthorizeResult, SettingsAuthorize, SettingsHandler, SettingsHandlerOptions } from './settings-api';
 export { RedisChangeStore } from './change-detection/redis-change-store';
 export type { IoRedisClientLike, NodeRedisClientLike, RedisChangeStoreOptions, RedisClientLike } from './change-detection/redis-change-store';
 export { withRudderStack } from './local-evaluation/with-rudderstack';

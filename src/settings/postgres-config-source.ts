@@ -12,7 +12,7 @@
  */
 import { consoleLogger, guardLogger } from '../log';
 import type { Logger, RudderStackSettings } from '../types';
-import { listenWithPglite, SettingsListener, type ListenConnection, type PgliteListen } from './settings-listener';
+import type { ListenConnection, PgliteListen } from './settings-listener';
 import type { SaveResult, SettingsRecord, SettingsStore } from './settings-store';
 import { validateSettings } from './validate';
 
@@ -216,6 +216,9 @@ export class PostgresConfigSource implements SettingsStore {
   async subscribe(integration: { invalidate(environmentKey?: string): void }): Promise<() => Promise<void>> {
     if (typeof integration?.invalidate !== 'function') throw new TypeError('subscribe needs the integration whose cached settings it drops');
     const sink = { changed: (environmentKey?: string) => integration.invalidate(environmentKey) };
+    // Loaded by the first subscribe: a process that only reads settings does not pay for it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { listenWithPglite, SettingsListener } = require('./settings-listener') as typeof import('./settings-listener');
     const client = this.#client as SqlClient & Partial<PgliteListen> & { connect?: () => Promise<ListenConnection> };
     if (!this.#listenConnection && typeof client.listen === 'function') return listenWithPglite(client as PgliteListen, this.#channel, sink);
     const connect = this.#listenConnection ?? (isPool(client) ? () => (client.connect as () => Promise<ListenConnection>)() : undefined);
