@@ -12,6 +12,11 @@ import { openTestDatabase, type TestDatabase } from '../helpers/postgres';
 import { addEnvironment, call, HOST_NOT_FOUND, MOUNTS, rowsOf, serve, settingsPath, TABLES_SQL, tokenAuthorize, VIEWER, type Mount } from './support';
 
 const WRITE_KEY = 'wk_handler_secret_0123456789';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS module object itself, to patch lookup on it
+const dnsModule = require('node:dns') as { lookup: unknown };
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain .js preload shared with child processes
+const { unresolvableLookup } = require('../helpers/unresolvable-dns') as { unresolvableLookup: unknown };
 const DATA_PLANE = 'https://acme.dataplane.rudderstack.com';
 /** The dashboard's create body (CreateEditIntegrationModal): the form's fields, then the values and the environment. */
 const dashboardCreateBody = (environmentKey: string, apiKey = WRITE_KEY, baseUrl = DATA_PLANE): string =>
@@ -428,6 +433,22 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
       expect(answer).toMatchObject({ status: 400, text: expected });
       expect(await rowsOf(db, environment.id)).toEqual([]);
       expect(invalidated).toEqual([]);
+    });
+
+    it('does not resolve the host name at save (delivery checks its addresses when it connects: faults/dns-rebinding)', async () => {
+      const { origin, path } = await setup();
+      const lookups: string[] = [];
+      const lookup = dnsModule.lookup;
+      dnsModule.lookup = (hostname: string, ...rest: unknown[]) => {
+        lookups.push(hostname);
+        return (unresolvableLookup as (...args: unknown[]) => void)(hostname, ...rest);
+      };
+      onCleanup(async () => {
+        dnsModule.lookup = lookup;
+      });
+      const answer = await call(origin, 'POST', path(), { body: { api_key: WRITE_KEY, base_url: 'https://resolves-internally.example' } });
+      expect(answer.status).toBe(201);
+      expect(lookups).toEqual([]);
     });
 
     it('admits an internal data plane with allowPrivateNetworks (given to the source too)', async () => {
