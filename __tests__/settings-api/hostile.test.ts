@@ -251,8 +251,8 @@ describe('failures and misuse', () => {
     const second = await serve('express', throwing);
     expect((await call(second.origin, 'GET', settingsPath(environment.key))).status).toBe(500);
     expect(logger.text()).toBe(
-      `settings endpoint POST environments/{environment_api_key}/integrations/rudderstack/ failed for environment ${environment.key}: insert refused for [redacted]\n` +
-        `settings endpoint GET environments/{environment_api_key}/integrations/rudderstack/ failed for environment ${environment.key}: the token service is down`,
+      `settings endpoint POST environments/{environment_api_key}/integrations/rudderstack/ failed for environment "${environment.key}": insert refused for [redacted]\n` +
+        `settings endpoint GET environments/{environment_api_key}/integrations/rudderstack/ failed for environment "${environment.key}": the token service is down`,
     );
     expect(await rowsOf(db, environment.id)).toEqual([]);
   });

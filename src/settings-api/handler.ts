@@ -288,7 +288,8 @@ function hasCredentials(req: IncomingMessage): boolean {
 function failed(exchange: Exchange, context: Context, error: unknown): void {
   const message = error instanceof Error ? error.message : String(error);
   context.log.error(
-    `settings endpoint ${exchange.req.method ?? ''} ${routeTemplate(exchange.route)} failed for environment ${exchange.route.environmentKey}: ` +
+    // The key comes from the path, as anyone typed it: quoted, so it cannot forge a log line.
+    `settings endpoint ${exchange.req.method ?? ''} ${routeTemplate(exchange.route)} failed for environment ${JSON.stringify(exchange.route.environmentKey)}: ` +
       redact(message, exchange.writeKey),
     { environmentKey: exchange.route.environmentKey, reason: 'settings_endpoint_failed' },
   );
