@@ -7,9 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { PostgresConfigSource } from '../../src/settings/postgres-config-source';
 import { createSettingsHandler, type SettingsHandlerOptions } from '../../src/settings-api/handler';
-import { captureLogger, closeHarnesses, onCleanup } from '../helpers/harness';
-import { openTestDatabase, type TestDatabase } from '../helpers/postgres';
-import { addEnvironment, call, HOST_NOT_FOUND, MOUNTS, rowsOf, serve, settingsPath, TABLES_SQL, tokenAuthorize, VIEWER, type Mount } from './support';
+import { captureLogger, onCleanup } from '../helpers/harness';
+import { addEnvironment, call, HOST_NOT_FOUND, MOUNTS, rowsOf, serve, settingsPath, tokenAuthorize, useDatabase, VIEWER, type Mount } from './support';
 
 const WRITE_KEY = 'wk_handler_secret_0123456789';
 
@@ -30,18 +29,7 @@ const dashboardCreateBody = (environmentKey: string, apiKey = WRITE_KEY, baseUrl
     flagsmithEnvironment: environmentKey,
   });
 
-let db: TestDatabase;
-
-beforeAll(async () => {
-  db = await openTestDatabase();
-  await db.exec(TABLES_SQL);
-});
-
-afterEach(closeHarnesses);
-
-afterAll(async () => {
-  await db?.close();
-});
+const database = useDatabase();
 
 const PERMISSION_DENIED = '{"detail":"You do not have permission to perform this action."}';
 const NO_MATCH = '{"detail":"No RudderstackConfiguration matches the given query."}';
@@ -50,12 +38,12 @@ const NOT_FOUND = '{"detail":"Not found."}';
 describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
   /** A server with the handler, a fresh environment, and what the integration was told. */
   async function setup(options: Partial<SettingsHandlerOptions> = {}) {
-    const environment = await addEnvironment(db);
+    const environment = await addEnvironment(database());
     const invalidated: string[] = [];
     const logger = captureLogger();
     const authorize = tokenAuthorize();
     const handler = createSettingsHandler({
-      source: new PostgresConfigSource(db.client, { channel: `fr_test_${randomBytes(6).toString('hex')}` }),
+      source: new PostgresConfigSource(database().client, { channel: `fr_test_${randomBytes(6).toString('hex')}` }),
       authorize,
       integration: { invalidate: (key) => invalidated.push(key ?? '(all)') },
       logger,
@@ -75,7 +63,7 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
     it("201 with the item for the dashboard's exact body: extra keys ignored, api_key unmasked", async () => {
       const { origin, path, environment, invalidated } = await setup();
       const answer = await call(origin, 'POST', path(), { body: dashboardCreateBody(environment.key) });
-      const [row] = await rowsOf(db, environment.id);
+      const [row] = await rowsOf(database(), environment.id);
       expect(answer.status).toBe(201);
       expect(answer.text).toBe(`{"id":${row.id},"base_url":"${DATA_PLANE}","api_key":"${WRITE_KEY}"}`);
       expect(answer.headers['content-type']).toBe('application/json');
@@ -89,7 +77,7 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
         const answer = await call(origin, 'POST', path(), { body });
         expect(answer.status).toBe(201);
         expect(JSON.parse(answer.text)).toEqual({ id: expect.any(Number), base_url: null, api_key: WRITE_KEY });
-        expect(await rowsOf(db, environment.id)).toMatchObject([{ base_url: null }]);
+        expect(await rowsOf(database(), environment.id)).toMatchObject([{ base_url: null }]);
       }
     });
 
@@ -97,7 +85,7 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
       const { origin, path, environment } = await setup();
       const answer = await call(origin, 'POST', path(), { body: { id: 999999, api_key: `  ${WRITE_KEY}\n`, base_url: ` ${DATA_PLANE}\t` } });
       expect(answer.status).toBe(201);
-      const [row] = await rowsOf(db, environment.id);
+      const [row] = await rowsOf(database(), environment.id);
       expect(row).toMatchObject({ api_key: WRITE_KEY, base_url: DATA_PLANE });
       expect(row.id).not.toBe(999999);
     });
@@ -108,7 +96,7 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
       const answer = await call(origin, 'POST', path(), { body: { api_key: 'wk_other_0123456789' } });
       expect(answer.status).toBe(400);
       expect(answer.text).toBe('["This integration already exists for this environment."]');
-      expect(await rowsOf(db, environment.id)).toMatchObject([{ api_key: WRITE_KEY, base_url: DATA_PLANE, deleted: false }]);
+      expect(await rowsOf(database(), environment.id)).toMatchObject([{ api_key: WRITE_KEY, base_url: DATA_PLANE, deleted: false }]);
       expect(invalidated).toHaveLength(1);
     });
 
@@ -127,7 +115,7 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
       const answer = await call(origin, 'POST', path(), { body: { api_key: 'wk_revived_0123456789' } });
       expect(answer.status).toBe(201);
       expect(answer.text).toBe(`{"id":${id},"base_url":"${DATA_PLANE}","api_key":"wk_revived_0123456789"}`);
-      expect(await rowsOf(db, environment.id)).toEqual([{ id, api_key: 'wk_revived_0123456789', base_url: DATA_PLANE, deleted: false }]);
+      expect(await rowsOf(database(), environment.id)).toEqual([{ id, api_key: 'wk_revived_0123456789', base_url: DATA_PLANE, deleted: false }]);
     });
   });
 
@@ -166,7 +154,7 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
       const answer = await call(origin, 'PUT', path(id), { body });
       expect(answer.status).toBe(200);
       expect(answer.text).toBe(`{"id":${id},"base_url":"https://other.dataplane.rudderstack.com","api_key":"wk_rotated_0123456789"}`);
-      expect(await rowsOf(db, environment.id)).toEqual([
+      expect(await rowsOf(database(), environment.id)).toEqual([
         { id, api_key: 'wk_rotated_0123456789', base_url: 'https://other.dataplane.rudderstack.com', deleted: false },
       ]);
       expect(invalidated).toEqual([environment.key, environment.key]);
@@ -179,7 +167,7 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
       expect(refused).toMatchObject({ status: 400, text: '{"api_key":["This field is required."]}' });
       const kept = await call(origin, 'PUT', path(id), { body: { api_key: 'wk_rotated_0123456789' } });
       expect(kept.text).toBe(`{"id":${id},"base_url":"${DATA_PLANE}","api_key":"wk_rotated_0123456789"}`);
-      expect(await rowsOf(db, environment.id)).toMatchObject([{ api_key: 'wk_rotated_0123456789', base_url: DATA_PLANE }]);
+      expect(await rowsOf(database(), environment.id)).toMatchObject([{ api_key: 'wk_rotated_0123456789', base_url: DATA_PLANE }]);
     });
 
     it('PATCH: 200, changing only the fields given', async () => {
@@ -201,7 +189,7 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
       expect(answer.status).toBe(204);
       expect(answer.text).toBe('');
       expect(answer.headers['content-type']).toBeUndefined();
-      expect(await rowsOf(db, environment.id)).toEqual([{ id, api_key: WRITE_KEY, base_url: DATA_PLANE, deleted: true }]);
+      expect(await rowsOf(database(), environment.id)).toEqual([{ id, api_key: WRITE_KEY, base_url: DATA_PLANE, deleted: true }]);
       expect(invalidated).toEqual([environment.key, environment.key]);
     });
   });
@@ -221,7 +209,7 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
           expect({ method, wanted, status: answer.status, text: answer.text }).toEqual({ method, wanted, status: 404, text: NO_MATCH });
         }
       }
-      expect(await rowsOf(db, other.environment.id)).toMatchObject([{ api_key: WRITE_KEY, deleted: false }]);
+      expect(await rowsOf(database(), other.environment.id)).toMatchObject([{ api_key: WRITE_KEY, deleted: false }]);
     });
 
     it('an id that is not an integer: Not found.', async () => {
@@ -277,7 +265,7 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
           text: PERMISSION_DENIED,
         });
       }
-      expect(await rowsOf(db, environment.id)).toMatchObject([{ api_key: WRITE_KEY, deleted: false }]);
+      expect(await rowsOf(database(), environment.id)).toMatchObject([{ api_key: WRITE_KEY, deleted: false }]);
       expect(authorize.calls.map((request) => request.action)).toEqual(['admin', 'view', 'view', 'admin', 'admin', 'admin', 'admin']);
       expect(authorize.calls.every((request) => request.environmentKey === environment.key)).toBe(true);
     });
@@ -351,7 +339,7 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
       const { origin, path, environment } = await setup();
       const answer = await call(origin, 'POST', path(), { body });
       expect(answer).toMatchObject({ status: 400, text: `{"non_field_errors":["Invalid data. Expected a dictionary, but got ${type}."]}` });
-      expect(await rowsOf(db, environment.id)).toEqual([]);
+      expect(await rowsOf(database(), environment.id)).toEqual([]);
     });
 
     it('null: {"non_field_errors":["No data provided"]}', async () => {
@@ -431,7 +419,7 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
       const { origin, path, environment, invalidated } = await setup();
       const answer = await call(origin, 'POST', path(), { body });
       expect(answer).toMatchObject({ status: 400, text: expected });
-      expect(await rowsOf(db, environment.id)).toEqual([]);
+      expect(await rowsOf(database(), environment.id)).toEqual([]);
       expect(invalidated).toEqual([]);
     });
 
@@ -452,9 +440,9 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
     });
 
     it('admits an internal data plane with allowPrivateNetworks (given to the source too)', async () => {
-      const environment = await addEnvironment(db);
+      const environment = await addEnvironment(database());
       const handler = createSettingsHandler({
-        source: new PostgresConfigSource(db.client, { allowPrivateNetworks: true }),
+        source: new PostgresConfigSource(database().client, { allowPrivateNetworks: true }),
         authorize: tokenAuthorize(),
         allowPrivateNetworks: true,
       });
@@ -467,12 +455,12 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
 
 describe('behind a body parser that already read the body (Express with express.json())', () => {
   it('takes the parsed body instead of waiting for a stream that has ended', async () => {
-    const environment = await addEnvironment(db);
+    const environment = await addEnvironment(database());
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const express = require('express') as { (): ExpressLike; json(): unknown; raw(options: object): unknown };
     const app = express();
     app.use(express.json());
-    app.use(createSettingsHandler({ source: new PostgresConfigSource(db.client), authorize: tokenAuthorize() }));
+    app.use(createSettingsHandler({ source: new PostgresConfigSource(database().client), authorize: tokenAuthorize() }));
     const server = await new Promise<import('node:http').Server>((resolve) => {
       const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
     });

@@ -7,52 +7,25 @@
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { Client } from 'pg';
 import { PostgresConfigSource } from '../../src/settings/postgres-config-source';
 import { createSettingsHandler, type SettingsHandlerOptions } from '../../src/settings-api/handler';
-import { captureLogger, closeHarnesses } from '../helpers/harness';
-import { databaseUrl, openTestDatabase, type PgliteListenClient, type TestDatabase } from '../helpers/postgres';
-import { ADMIN, addEnvironment, call, MOUNTS, rawCall, rowsOf, serve, settingsPath, TABLES_SQL, tokenAuthorize, type Mount } from './support';
+import { captureLogger } from '../helpers/harness';
+import { ADMIN, addEnvironment, call, MOUNTS, overhear, rawCall, rowsOf, serve, settingsPath, tokenAuthorize, useDatabase, type Mount } from './support';
 
 const WRITE_KEY = 'wk_hostile_secret_0123456789';
 const BODY_TIMEOUT_MS = 300;
 
-let db: TestDatabase;
-
-beforeAll(async () => {
-  db = await openTestDatabase();
-  await db.exec(TABLES_SQL);
-});
-
-afterEach(closeHarnesses);
-
-afterAll(async () => {
-  await db?.close();
-});
-
-/** Every NOTIFY on the channel, through a LISTEN of the test's own. */
-async function notifications(channel: string): Promise<{ payloads: string[]; stop: () => Promise<void> }> {
-  const payloads: string[] = [];
-  if (db.kind === 'pglite') {
-    const stop = await (db.client as PgliteListenClient).listen(`"${channel}"`, (payload) => payloads.push(payload));
-    return { payloads, stop };
-  }
-  const client = new Client({ connectionString: databaseUrl() });
-  await client.connect();
-  client.on('notification', (message) => payloads.push(message.payload ?? ''));
-  await client.query(`LISTEN "${channel}"`);
-  return { payloads, stop: () => client.end() };
-}
+const database = useDatabase();
 
 describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
   /** A server with one environment that has live settings, and the ways to see that nothing changed. */
   async function setup(options: Partial<SettingsHandlerOptions> = {}) {
-    const environment = await addEnvironment(db);
+    const environment = await addEnvironment(database());
     const channel = `fr_test_${randomBytes(6).toString('hex')}`;
-    const source = new PostgresConfigSource(db.client, { channel });
+    const source = new PostgresConfigSource(database().client, { channel });
     const { id } = await source.save(environment.key, { api_key: WRITE_KEY, base_url: 'https://acme.dataplane.rudderstack.com' });
-    const before = await rowsOf(db, environment.id);
-    const heard = await notifications(channel);
+    const before = await rowsOf(database(), environment.id);
+    const heard = await overhear(database(), channel);
     const invalidated: string[] = [];
     const logger = captureLogger();
     const authorize = tokenAuthorize();
@@ -70,12 +43,11 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
     /** Nothing written, nothing announced, nothing logged as an error, and the server still answers. */
     const nothingHappened = async (): Promise<void> => {
       // A NOTIFY from a write would have been sent by now: the marker write goes after any of them.
-      const marker = await addEnvironment(db);
-      await new PostgresConfigSource(db.client, { channel }).save(marker.key, { api_key: 'wk_marker_0123456789' });
-      await waitForNotification(heard.payloads, marker.key);
-      expect(heard.payloads).toEqual([marker.key]);
-      await heard.stop();
-      expect(await rowsOf(db, environment.id)).toEqual(before);
+      const marker = await addEnvironment(database());
+      await new PostgresConfigSource(database().client, { channel }).save(marker.key, { api_key: 'wk_marker_0123456789' });
+      await waitForNotification(heard, marker.key);
+      expect(heard).toEqual([marker.key]);
+      expect(await rowsOf(database(), environment.id)).toEqual(before);
       expect(invalidated).toEqual([]);
       expect(logger.lines.filter((line) => line.level === 'error')).toEqual([]);
       expect((await call(origin, 'GET', settingsPath(environment.key))).status).toBe(200);
@@ -203,7 +175,7 @@ describe.each(MOUNTS)('mounted in %s', (mount: Mount) => {
 
 describe('failures and misuse', () => {
   it('a missing authorize or store is a TypeError when the handler is made', () => {
-    const source = new PostgresConfigSource(db.client);
+    const source = new PostgresConfigSource(database().client);
     expect(() => createSettingsHandler({ source } as never)).toThrow(/createSettingsHandler needs authorize\(req, \{ environmentKey, action \}\)/);
     expect(() => createSettingsHandler({ authorize: () => 'allow' } as never)).toThrow(/needs a source with list, save, update and remove/);
     expect(() => createSettingsHandler({ source, authorize: () => 'allow', basePath: 'api/v1' })).toThrow(/basePath must start and end with "\/"/);
@@ -211,7 +183,7 @@ describe('failures and misuse', () => {
   });
 
   it('calls next() and resolves false off its routes; resolves true, without next, on them', async () => {
-    const handler = createSettingsHandler({ source: new PostgresConfigSource(db.client), authorize: () => 'deny' });
+    const handler = createSettingsHandler({ source: new PostgresConfigSource(database().client), authorize: () => 'deny' });
     const results: Array<{ handled: boolean; nexts: number; status: number }> = [];
     const server = http.createServer((req, res) => {
       let nexts = 0;
@@ -232,17 +204,17 @@ describe('failures and misuse', () => {
   });
 
   it('a store that fails and an authorize that throws: 500, logged without the write key', async () => {
-    const environment = await addEnvironment(db);
+    const environment = await addEnvironment(database());
     const logger = captureLogger();
     // A store of the host's own whose errors quote what it was given.
-    const echoing = new PostgresConfigSource(db.client);
+    const echoing = new PostgresConfigSource(database().client);
     echoing.save = (_key, settings) => Promise.reject(new Error(`insert refused for ${settings.api_key}`));
     const failing = createSettingsHandler({ source: echoing, authorize: tokenAuthorize(), logger });
     const { origin } = await serve('http', failing);
     const answer = await call(origin, 'POST', settingsPath(environment.key), { body: { api_key: WRITE_KEY } });
     expect(answer).toMatchObject({ status: 500, text: '{"detail":"A server error occurred."}' });
     const throwing = createSettingsHandler({
-      source: new PostgresConfigSource(db.client),
+      source: new PostgresConfigSource(database().client),
       authorize: () => {
         throw new Error('the token service is down');
       },
@@ -254,7 +226,7 @@ describe('failures and misuse', () => {
       `settings endpoint POST environments/{environment_api_key}/integrations/rudderstack/ failed for environment "${environment.key}": insert refused for [redacted]\n` +
         `settings endpoint GET environments/{environment_api_key}/integrations/rudderstack/ failed for environment "${environment.key}": the token service is down`,
     );
-    expect(await rowsOf(db, environment.id)).toEqual([]);
+    expect(await rowsOf(database(), environment.id)).toEqual([]);
   });
 });
 

@@ -6,50 +6,19 @@
  * Database: the real PostgreSQL (CI) or PGlite (elsewhere; openTestDatabase says which).
  */
 import { randomBytes } from 'node:crypto';
-import { Client, type Pool } from 'pg';
+import type { Pool } from 'pg';
 import type { RudderStackIntegration } from '../../src/integration';
 import { PostgresConfigSource } from '../../src/settings/postgres-config-source';
 import { createSettingsHandler } from '../../src/settings-api/handler';
-import { captureLogger, closeHarnesses, createIntegration, identityContext, onCleanup, startDataPlane, waitFor } from '../helpers/harness';
-import { databaseUrl, openTestDatabase, type PgliteListenClient, type TestDatabase } from '../helpers/postgres';
-import { addEnvironment, call, serve, settingsPath, TABLES_SQL, tokenAuthorize } from './support';
+import { captureLogger, createIntegration, identityContext, onCleanup, startDataPlane, waitFor } from '../helpers/harness';
+import { addEnvironment, call, OVERHEARING, overhear, serve, settingsPath, tokenAuthorize, useDatabase } from './support';
 
 const FIRST_KEY = 'wk_first_replica_secret_0123';
 const SECOND_KEY = 'wk_second_replica_secret_4567';
-/** The test's own listener, which is not terminated. */
-const OVERHEARING = 'fr_test_overhearing';
 /** What the requirement allows a change to take on another replica. */
 const WITHIN_MS = 1_000;
 
-let db: TestDatabase;
-
-beforeAll(async () => {
-  db = await openTestDatabase();
-  await db.exec(TABLES_SQL);
-});
-
-afterEach(closeHarnesses);
-
-afterAll(async () => {
-  await db?.close();
-});
-
-/** Every NOTIFY payload on the channel, heard by a listener of the test's own. */
-async function overhear(channel: string): Promise<string[]> {
-  const payloads: string[] = [];
-  if (db.kind === 'pglite') {
-    const stop = await (db.client as PgliteListenClient).listen(`"${channel}"`, (payload) => payloads.push(payload));
-    onCleanup(stop);
-    return payloads;
-  }
-  const client = new Client({ connectionString: databaseUrl(), application_name: OVERHEARING });
-  client.on('error', () => undefined);
-  await client.connect();
-  client.on('notification', (message) => payloads.push(message.payload ?? ''));
-  await client.query(`LISTEN "${channel}"`);
-  onCleanup(() => client.end());
-  return payloads;
-}
+const database = useDatabase();
 
 /** Calls B's hook until `condition` holds, at most WITHIN_MS: what B does with a change it did not make. */
 async function untilReplicaFollows(replica: RudderStackIntegration, environmentKey: string, condition: () => boolean, what: string): Promise<void> {
@@ -63,16 +32,16 @@ async function untilReplicaFollows(replica: RudderStackIntegration, environmentK
 }
 
 it('a PUT through one replica changes what the other sends, a DELETE stops it, a revive keeps the id; a terminated listener is survived; no write key in logs or NOTIFY payloads', async () => {
-  const environment = await addEnvironment(db);
+  const environment = await addEnvironment(database());
   const channel = `fr_test_${randomBytes(6).toString('hex')}`;
-  const payloads = await overhear(channel);
+  const payloads = await overhear(database(), channel);
   const first = await startDataPlane({ writeKeys: [FIRST_KEY] });
   const second = await startDataPlane({ writeKeys: [SECOND_KEY] });
   const loggers = [captureLogger(), captureLogger(), captureLogger(), captureLogger(), captureLogger()];
 
   // Replica A serves the dashboard; replica B only listens. A minute of TTL: only a NOTIFY explains a change within a second.
-  const sourceA = new PostgresConfigSource(db.client, { channel, allowPrivateNetworks: true, logger: loggers[0] });
-  const sourceB = new PostgresConfigSource(db.connect(), { channel, allowPrivateNetworks: true, logger: loggers[1] });
+  const sourceA = new PostgresConfigSource(database().client, { channel, allowPrivateNetworks: true, logger: loggers[0] });
+  const sourceB = new PostgresConfigSource(database().connect(), { channel, allowPrivateNetworks: true, logger: loggers[1] });
   const replicaA = createIntegration({ config: sourceA, configTtlMs: 60_000, flushIntervalMs: 20, logger: loggers[2] });
   const replicaB = createIntegration({ config: sourceB, configTtlMs: 60_000, flushIntervalMs: 20, logger: loggers[3] });
   onCleanup(await sourceA.subscribe(replicaA));
@@ -108,8 +77,8 @@ it('a PUT through one replica changes what the other sends, a DELETE stops it, a
   await waitFor(() => sentTo(second).includes('a_2'), 'A to send to the second data plane');
 
   // The listening backends are terminated (PostgreSQL: a database restart looks the same to them).
-  if (db.kind === 'postgresql') {
-    const { rows } = await (db.client as Pool).query(
+  if (database().kind === 'postgresql') {
+    const { rows } = await (database().client as Pool).query(
       'SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE query = $1 AND application_name <> $2',
       [`LISTEN "${channel}"`, OVERHEARING],
     );
@@ -135,7 +104,7 @@ it('a PUT through one replica changes what the other sends, a DELETE stops it, a
   expect(revived).toMatchObject({ status: 201, text: `{"id":${id},"base_url":"${second.url}","api_key":"${SECOND_KEY}"}` });
   const sentBefore = second.events.length;
   await untilReplicaFollows(replicaB, environment.key, () => second.events.length > sentBefore, 'B to send again after the revive');
-  if (db.kind === 'postgresql') {
+  if (database().kind === 'postgresql') {
     expect(loggers[1].text()).toContain(`settings change listener on channel "${channel}" is listening again`);
   }
 
@@ -151,16 +120,16 @@ it('a PUT through one replica changes what the other sends, a DELETE stops it, a
 });
 
 it('a row changed by another program (Flagsmith’s Python API: no NOTIFY) takes effect within configTtlMs, as before', async () => {
-  const environment = await addEnvironment(db);
+  const environment = await addEnvironment(database());
   const first = await startDataPlane({ writeKeys: [FIRST_KEY] });
   const second = await startDataPlane({ writeKeys: [SECOND_KEY] });
-  const source = new PostgresConfigSource(db.client, { allowPrivateNetworks: true });
+  const source = new PostgresConfigSource(database().client, { allowPrivateNetworks: true });
   const replica = createIntegration({ config: source, configTtlMs: 200, flushIntervalMs: 20 });
   onCleanup(await source.subscribe(replica));
   await source.save(environment.key, { api_key: FIRST_KEY, base_url: first.url });
   replica.postIdentityFetch(identityContext(environment.key, 'before'));
   await waitFor(() => first.events.length === 1, 'the first data plane to get the first event');
-  await db.client.query('UPDATE rudderstack_rudderstackconfiguration SET api_key = $1, base_url = $2 WHERE environment_id = $3', [
+  await database().client.query('UPDATE rudderstack_rudderstackconfiguration SET api_key = $1, base_url = $2 WHERE environment_id = $3', [
     SECOND_KEY,
     second.url,
     environment.id,

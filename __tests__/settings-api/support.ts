@@ -8,13 +8,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import Fastify from 'fastify';
+import { Client } from 'pg';
 import type { SettingsAuthorize, SettingsHandler } from '../../src/settings-api/handler';
-import { onCleanup } from '../helpers/harness';
-import type { TestDatabase } from '../helpers/postgres';
+import { closeHarnesses, onCleanup, startLoopbackServer } from '../helpers/harness';
+import { databaseUrl, openTestDatabase, type PgliteListenClient, type TestDatabase } from '../helpers/postgres';
 
 export const TABLES_SQL = readFileSync(join(__dirname, '../../fixtures/sql/flagsmith-rudderstack-tables.sql'), 'utf8');
 
@@ -24,9 +24,9 @@ export const MOUNTS: Mount[] = ['http', 'express', 'fastify'];
 /** What the host answers for a request that is not on the handler's routes. */
 export const HOST_NOT_FOUND = 'not a settings route (the host answered)';
 
-interface ExpressApp {
+/** An Express app: also a request listener. */
+interface ExpressApp extends http.RequestListener {
   use(handler: (req: http.IncomingMessage, res: http.ServerResponse, next: (error?: unknown) => void) => unknown): void;
-  listen(port: number, host: string, callback: () => void): http.Server;
 }
 
 /** A server with the handler mounted as `mount` mounts it; resolves with its origin. Closed by closeHarnesses. */
@@ -35,44 +35,63 @@ export async function serve(mount: Mount, handler: SettingsHandler): Promise<{ o
     res.writeHead(404, { 'Content-Type': 'text/plain' });
     res.end(HOST_NOT_FOUND);
   };
-  let server: http.Server;
+  let origin: string;
   if (mount === 'fastify') {
     const app = Fastify();
     app.addHook('onRequest', async (request, reply) => {
       if (await handler(request.raw, reply.raw)) reply.hijack();
     });
     app.setNotFoundHandler((_request, reply) => reply.code(404).type('text/plain').send(HOST_NOT_FOUND));
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    server = app.server;
+    origin = await app.listen({ port: 0, host: '127.0.0.1' });
     onCleanup(async () => {
-      server.closeAllConnections();
+      app.server.closeAllConnections();
       await app.close();
     });
+  } else if (mount === 'express') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const app = (require('express') as () => ExpressApp)();
+    app.use(handler);
+    app.use((_req, res) => notFound(res));
+    origin = await startLoopbackServer(app);
   } else {
-    if (mount === 'express') {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const app = (require('express') as () => ExpressApp)();
-      app.use(handler);
-      app.use((_req, res) => notFound(res));
-      server = await new Promise<http.Server>((resolve) => {
-        const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-      });
-    } else {
-      server = http.createServer((req, res) => {
-        void handler(req, res).then((handled) => handled || notFound(res));
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    }
-    onCleanup(
-      () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    );
+    origin = await startLoopbackServer((req, res) => {
+      void handler(req, res).then((handled) => handled || notFound(res));
+    });
   }
-  const { port } = server.address() as AddressInfo;
-  return { origin: `http://127.0.0.1:${port}`, port };
+  return { origin, port: Number(new URL(origin).port) };
+}
+
+/** The test file's database (opened before its tests, closed after them) with Flagsmith's tables; each test's servers closed after it. */
+export function useDatabase(): () => TestDatabase {
+  let db: TestDatabase | undefined;
+  beforeAll(async () => {
+    db = await openTestDatabase();
+    await db.exec(TABLES_SQL);
+  });
+  afterEach(closeHarnesses);
+  afterAll(async () => {
+    await db?.close();
+  });
+  return () => db as TestDatabase;
+}
+
+/** The test's own listener, which tests that terminate listening backends leave alone. */
+export const OVERHEARING = 'fr_test_overhearing';
+
+/** Every NOTIFY payload on the channel, heard through a LISTEN of the test's own (closed by closeHarnesses). */
+export async function overhear(db: TestDatabase, channel: string): Promise<string[]> {
+  const payloads: string[] = [];
+  if (db.kind === 'pglite') {
+    onCleanup(await (db.client as PgliteListenClient).listen(`"${channel}"`, (payload) => payloads.push(payload)));
+    return payloads;
+  }
+  const client = new Client({ connectionString: databaseUrl(), application_name: OVERHEARING });
+  client.on('error', () => undefined);
+  await client.connect();
+  client.on('notification', (message) => payloads.push(message.payload ?? ''));
+  await client.query(`LISTEN "${channel}"`);
+  onCleanup(() => client.end());
+  return payloads;
 }
 
 /** The host's own users, as Flagsmith keys them: a token, and what each may do. */
