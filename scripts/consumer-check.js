@@ -240,9 +240,11 @@ function checkPeerLines(work, project, tarball) {
 }
 
 const CONSUMER_TS = `
-import { RudderStackIntegration, validateSettings, type IntegrationStats, type RudderStackSettings } from 'flagsmith-rudderstack';
+import { createSettingsHandler, PostgresConfigSource, RudderStackIntegration, validateSettings, type IntegrationStats, type RudderStackSettings, type SettingsHandler, type SettingsStore } from 'flagsmith-rudderstack';
 import { createTestIntegration, identitiesResponse, startLocalDataPlane, type TestIntegration } from 'flagsmith-rudderstack/testing';
 
+const store: SettingsStore = new PostgresConfigSource({ query: async () => ({ rows: [] }) });
+export const handler: SettingsHandler = createSettingsHandler({ source: store, authorize: (req, { action }) => (req.headers.authorization && action === 'view' ? 'allow' : 'unauthenticated') });
 const settings: RudderStackSettings = { api_key: 'k', base_url: null };
 const writeKey: string = validateSettings(settings).writeKey;
 const response = identitiesResponse({ identifier: 'user_1', flags: { beta: true } });
