@@ -4,32 +4,21 @@
  * backend terminated under it, stopping.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import { PostgresConfigSource, PostgresConfigSourceError } from '../../src/settings/postgres-config-source';
 import type { ListenConnection } from '../../src/settings/settings-listener';
 import { captureLogger, waitFor } from '../helpers/harness';
-import { databaseUrl, openTestDatabase, type TestDatabase } from '../helpers/postgres';
+import { databaseUrl } from '../helpers/postgres';
+import { overhear, useDatabase } from '../settings-api/support';
 
-const TABLES_SQL = readFileSync(join(__dirname, '../../fixtures/sql/flagsmith-rudderstack-tables.sql'), 'utf8');
 const WRITE_KEY = 'wk_listener_secret_0123456789';
 const SETTINGS = { api_key: WRITE_KEY, base_url: 'https://acme.dataplane.rudderstack.com' };
 
-let db: TestDatabase;
+const database = useDatabase();
 const stops: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  db = await openTestDatabase();
-  await db.exec(TABLES_SQL);
-});
 
 afterEach(async () => {
   await Promise.all(stops.splice(0).map((stop) => stop()));
-});
-
-afterAll(async () => {
-  await db?.close();
 });
 
 function channelName(): string {
@@ -38,27 +27,8 @@ function channelName(): string {
 
 async function addEnvironment(): Promise<string> {
   const key = `env_${randomBytes(8).toString('hex')}`;
-  await db.client.query('INSERT INTO environments_environment (name, api_key, project_id) VALUES ($1, $2, 1)', ['Production', key]);
+  await database().client.query('INSERT INTO environments_environment (name, api_key, project_id) VALUES ($1, $2, 1)', ['Production', key]);
   return key;
-}
-
-/** Every payload sent on the channel, heard through the test's own LISTEN. */
-async function overhear(channel: string): Promise<string[]> {
-  const payloads: string[] = [];
-  if (db.kind === 'pglite') {
-    const unlisten = await (db.client as { listen: (channel: string, callback: (payload: string) => void) => Promise<() => Promise<void>> }).listen(
-      `"${channel}"`,
-      (payload) => payloads.push(payload),
-    );
-    stops.push(unlisten);
-    return payloads;
-  }
-  const client = new Client({ connectionString: databaseUrl() });
-  await client.connect();
-  client.on('notification', (message) => payloads.push(message.payload ?? ''));
-  await client.query(`LISTEN "${channel}"`);
-  stops.push(() => client.end());
-  return payloads;
 }
 
 /** An integration stand-in that records what it was told to drop. */
@@ -74,7 +44,7 @@ async function subscribed(source: PostgresConfigSource, integration: { invalidat
 }
 
 const onPostgresql = (): boolean => {
-  if (db.kind === 'postgresql') return true;
+  if (database().kind === 'postgresql') return true;
   console.info('PGlite is one in-process session: there is no listening backend to terminate; the PostgreSQL run covers it.');
   return false;
 };
@@ -82,9 +52,9 @@ const onPostgresql = (): boolean => {
 describe('NOTIFY on every write', () => {
   it('sends the environment key, and nothing else, for save, update and remove; nothing for a refused write', async () => {
     const channel = channelName();
-    const payloads = await overhear(channel);
+    const payloads = await overhear(database(), channel);
     const environmentKey = await addEnvironment();
-    const source = new PostgresConfigSource(db.client, { channel });
+    const source = new PostgresConfigSource(database().client, { channel });
     await source.save(environmentKey, SETTINGS);
     await source.update(environmentKey, { ...SETTINGS, base_url: null });
     await source.remove(environmentKey);
@@ -100,7 +70,7 @@ describe('NOTIFY on every write', () => {
 
   it('refuses a channel that is not a plain identifier', () => {
     for (const channel of ['', 'a b', 'x"; DROP TABLE t; --', '1abc', 'a'.repeat(64)]) {
-      expect(() => new PostgresConfigSource(db.client, { channel })).toThrow(/channel must be/);
+      expect(() => new PostgresConfigSource(database().client, { channel })).toThrow(/channel must be/);
     }
   });
 });
@@ -110,11 +80,11 @@ describe('subscribe', () => {
     const channel = channelName();
     const environmentKey = await addEnvironment();
     const here = invalidations();
-    await subscribed(new PostgresConfigSource(db.client, { channel }), here);
-    const elsewhere = new PostgresConfigSource(db.connect(), { channel });
+    await subscribed(new PostgresConfigSource(database().client, { channel }), here);
+    const elsewhere = new PostgresConfigSource(database().connect(), { channel });
     await elsewhere.save(environmentKey, SETTINGS);
     await waitFor(() => here.keys().length === 1, 'the save to be heard');
-    await db.client.query(`NOTIFY "${channel}"`, []);
+    await database().client.query(`NOTIFY "${channel}"`, []);
     await waitFor(() => here.keys().length === 2, 'the empty NOTIFY to be heard');
     expect(here.keys()).toEqual([environmentKey, undefined]);
   });
@@ -123,15 +93,15 @@ describe('subscribe', () => {
     const channel = channelName();
     const environmentKey = await addEnvironment();
     const here = invalidations();
-    const source = new PostgresConfigSource(db.client, { channel });
+    const source = new PostgresConfigSource(database().client, { channel });
     const stop = await subscribed(source, here);
     await stop();
     await stop();
-    if (db.kind === 'postgresql') {
-      const { rows } = await db.client.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = $1', [`LISTEN "${channel}"`]);
+    if (database().kind === 'postgresql') {
+      const { rows } = await database().client.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = $1', [`LISTEN "${channel}"`]);
       expect(rows).toEqual([{ n: 0 }]);
     }
-    const marker = await overhear(channel);
+    const marker = await overhear(database(), channel);
     await source.save(environmentKey, SETTINGS);
     await waitFor(() => marker.length === 1, 'the marker listener to hear the save');
     expect(here.invalidate).not.toHaveBeenCalled();
@@ -143,7 +113,7 @@ describe('subscribe', () => {
     const environmentKey = await addEnvironment();
     const logger = captureLogger();
     const here = invalidations();
-    const pool = db.client as Pool;
+    const pool = database().client as Pool;
     await subscribed(new PostgresConfigSource(pool, { channel, logger }), here);
     const { rows } = await pool.query('SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE query = $1', [`LISTEN "${channel}"`]);
     expect(rows).toEqual([{ done: true }]);
@@ -151,7 +121,7 @@ describe('subscribe', () => {
     await waitFor(() => here.keys().includes(undefined), 'the listener to be back and drop every cached setting');
     expect(logger.text()).toMatch(new RegExp(`settings change listener on channel "${channel}" lost its connection \\(.*\\); reconnecting in \\d+ ms`));
     expect(logger.text()).toContain(`settings change listener on channel "${channel}" is listening again`);
-    await new PostgresConfigSource(db.connect(), { channel }).save(environmentKey, SETTINGS);
+    await new PostgresConfigSource(database().connect(), { channel }).save(environmentKey, SETTINGS);
     await waitFor(() => here.keys().includes(environmentKey), 'a change after the reconnect to be heard');
     expect(logger.text()).not.toContain(WRITE_KEY);
   });
@@ -168,10 +138,10 @@ describe('subscribe', () => {
       return client;
     };
     const here = invalidations();
-    await subscribed(new PostgresConfigSource(db.client, { channel, listenConnection, logger: captureLogger() }), here);
-    await (db.client as Pool).query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1', [`LISTEN "${channel}"`]);
+    await subscribed(new PostgresConfigSource(database().client, { channel, listenConnection, logger: captureLogger() }), here);
+    await (database().client as Pool).query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1', [`LISTEN "${channel}"`]);
     await waitFor(() => opened.length === 2 && here.keys().includes(undefined), 'a second Client to listen');
-    await new PostgresConfigSource(db.client, { channel }).save(environmentKey, SETTINGS);
+    await new PostgresConfigSource(database().client, { channel }).save(environmentKey, SETTINGS);
     await waitFor(() => here.keys().includes(environmentKey), 'the save to be heard on the second Client');
   });
 
@@ -190,10 +160,10 @@ describe('subscribe', () => {
   });
 
   it('refuses a client it could not listen through, and an integration without invalidate', async () => {
-    const plain = { query: (text: string, values: unknown[]) => db.client.query(text, values) };
+    const plain = { query: (text: string, values: unknown[]) => database().client.query(text, values) };
     await expect(new PostgresConfigSource(plain).subscribe(invalidations())).rejects.toThrow(
       /subscribe needs a pg Pool .* PGlite, or the listenConnection option/,
     );
-    await expect(new PostgresConfigSource(db.client).subscribe({} as never)).rejects.toThrow(TypeError);
+    await expect(new PostgresConfigSource(database().client).subscribe({} as never)).rejects.toThrow(TypeError);
   });
 });
