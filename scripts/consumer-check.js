@@ -251,16 +251,26 @@ function checkPeerLines(work, project, tarball) {
   const backfill = ['--dry-run', '--environment-document', document, '--identities', identities];
   checkNpxPeerLine(work, tarball, 'backfill', backfill, [], /user_1[^]*user_2/);
   const client = `@flagsmith/flagsmith@${PKG.devDependencies['@flagsmith/flagsmith']}`;
-  checkNpxPeerLine(work, tarball, 'demo', [], [client], /4 of 4 identify event\(s\) delivered/);
+  const pglite = `@electric-sql/pglite@${PKG.devDependencies['@electric-sql/pglite']}`;
+  checkNpxPeerLine(
+    work,
+    tarball,
+    'demo',
+    [],
+    [client, pglite],
+    /5 of 5 identify event\(s\) delivered; 1 identities call\(s\) while it was switched off sent none/,
+  );
   checkProjectPeerLine(project, backfill);
 }
 
 const CONSUMER_TS = `
-import { RudderStackIntegration, validateSettings, type IntegrationStats, type RudderStackSettings } from 'flagsmith-rudderstack';
+import { createSettingsHandler, PostgresConfigSource, RudderStackIntegration, validateSettings, type IntegrationStats, type RudderStackSettings, type SettingsHandler, type SettingsStore } from 'flagsmith-rudderstack';
 import { createTestIntegration, identitiesResponse, startLocalDataPlane, type TestIntegration } from 'flagsmith-rudderstack/testing';
 import { collectPrometheusMetrics, type PrometheusMetrics } from 'flagsmith-rudderstack/prometheus';
 import { collectOpenTelemetryMetrics, type OpenTelemetryMetrics } from 'flagsmith-rudderstack/opentelemetry';
 
+const store: SettingsStore = new PostgresConfigSource({ query: async () => ({ rows: [] }) });
+export const handler: SettingsHandler = createSettingsHandler({ source: store, authorize: (req, { action }) => (req.headers.authorization && action === 'view' ? 'allow' : 'unauthenticated') });
 const settings: RudderStackSettings = { api_key: 'k', base_url: null };
 const writeKey: string = validateSettings(settings).writeKey;
 const response = identitiesResponse({ identifier: 'user_1', flags: { beta: true } });

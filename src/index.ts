@@ -1,6 +1,6 @@
 /**
  * The public surface of flagsmith-rudderstack: the integration, settings sources and validation,
- * the mapping of flags to an identify, and the shared change store.
+ * Flagsmith's settings endpoints, the mapping of flags to an identify, and the shared change store.
  * @module flagsmith-rudderstack
  */
 export { RudderStackIntegration } from './integration';
@@ -10,8 +10,12 @@ export { settingsSchema } from './settings/schema';
 export { integrationManifest, type IntegrationManifest } from './manifest';
 export { toTraits, buildIdentifyMessage } from './mapping';
 export { PostgresConfigSource, PostgresConfigSourceError } from './settings/postgres-config-source';
-export type { PostgresConfigSourceErrorReason, PostgresConfigSourceOptions, SaveResult } from './settings/postgres-config-source';
+export type { PostgresConfigSourceErrorReason, PostgresConfigSourceOptions } from './settings/postgres-config-source';
 export type { SqlClient } from './sql';
+export type { SaveResult, SettingsRecord, SettingsStore, SettingsStoreRefusal } from './settings/settings-store';
+export type { ListenConnection } from './settings/settings-listener';
+export { createSettingsHandler } from './settings-api';
+export type { AuthorizeRequest, AuthorizeResult, SettingsAuthorize, SettingsHandler, SettingsHandlerOptions } from './settings-api';
 export { PostgresOutbox, OutboxError } from './outbox/postgres-outbox';
 export type { OutboxStatus, PostgresOutboxOptions } from './outbox/postgres-outbox';
 export { RedisChangeStore } from './change-detection/redis-change-store';

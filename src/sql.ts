@@ -17,10 +17,15 @@ export interface SqlClient {
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
+/** A plain SQL identifier: a letter or underscore, then up to 62 letters, digits, underscores or dollar signs. */
+export function isSqlIdentifier(name: string): boolean {
+  return IDENTIFIER.test(name);
+}
+
 /** Validates `table` or `schema.table` as plain SQL identifiers and double-quotes each part. */
 export function quoteTableName(name: string, option: string): string {
   const parts = typeof name === 'string' ? name.split('.') : [];
-  if (parts.length < 1 || parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part))) {
+  if (parts.length < 1 || parts.length > 2 || !parts.every(isSqlIdentifier)) {
     throw new TypeError(
       `${option} must be "table" or "schema.table", each part a letter or underscore then up to 62 ` + 'letters, digits, underscores or dollar signs',
     );

@@ -4,6 +4,8 @@ import { requireBuiltCli, runCli } from '../helpers/cli';
 beforeAll(requireBuiltCli);
 afterEach(closeHarnesses);
 
+const DONE = '5 of 5 identify event(s) delivered; 1 identities call(s) while it was switched off sent none.';
+
 describe('flagsmith-rudderstack demo', () => {
   test('drives the reference host with the Flagsmith client and shows the identify events a local data plane received', async () => {
     const result = await runCli(['demo']);
@@ -13,10 +15,34 @@ describe('flagsmith-rudderstack demo', () => {
     // What the data plane received, per identity: the identity override and the segment override show.
     expect(result.stdout).toMatch(/identify {2}userId "qa\.tester@example\.com"\n(?: {6}.*\n)*? {6}checkout_v2 +"green"/);
     expect(result.stdout).toMatch(/identify {2}userId "acme-admin@acme\.example"\n(?: {6}.*\n)*? {6}sso_login +"saml"/);
-    expect(result.stdout).toContain('4 of 4 identify event(s) delivered.');
+    expect(result.stdout).toContain(DONE);
   });
 
-  test("prints where the integration's metrics are, and what they said after the flush", async () => {
+  test('switches the integration on, off and on again through the settings endpoints, as the dashboard does, with the token it printed', async () => {
+    const result = await runCli(['demo']);
+
+    expect(result.code).toBe(0);
+    const token = /\(Authorization: Bearer (\S+), or Token \1 as the dashboard sends it\)/.exec(result.stdout)?.[1];
+    expect(token).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(result.stdout).toContain('Database: PGlite in this process');
+    const calls = [
+      ...result.stdout.matchAll(/^ {4}(POST|DELETE) \/api\/v1\/environments\/Vt3mQ9pLx7RkWc2HsYbN4e\/integrations\/rudderstack\/(\S*) -> (\d+) ?(.*)$/gm),
+    ];
+    expect(calls.map((call) => [call[1], call[2], call[3]])).toEqual([
+      ['POST', '', '201'],
+      ['DELETE', '1/', '204'],
+      ['POST', '', '201'],
+    ]);
+    // The revive keeps the id; the write key is never shown.
+    expect(JSON.parse(calls[0][4])).toEqual({ id: 1, base_url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), api_key: '[redacted]' });
+    expect(calls[2][4]).toBe(calls[0][4]);
+    expect(result.stdout + result.stderr).not.toContain('demo-write-key');
+    // Nothing is sent while it is off: the batch after the revive holds the one identity called then.
+    const afterDelete = result.stdout.slice(result.stdout.indexOf('The dashboard deletes it'));
+    expect([...afterDelete.matchAll(/identify {2}userId "(.*)"/g)].map((match) => match[1])).toEqual(['jane.doe@example.com']);
+  });
+
+  test("prints where the integration's metrics are, and what they said at the end, and that the outbox is empty", async () => {
     const result = await runCli(['demo']);
 
     expect(result.code).toBe(0);
@@ -26,11 +52,12 @@ describe('flagsmith-rudderstack demo', () => {
     expect(url).toBeDefined();
     expect(result.stdout).toContain(
       `From ${url}, after the flush:\n` +
-        '    flagsmith_rudderstack_events_received_total 4\n' +
-        '    flagsmith_rudderstack_events_total{outcome="delivered"} 4\n',
+        '    flagsmith_rudderstack_events_received_total 6\n' +
+        '    flagsmith_rudderstack_events_total{outcome="delivered"} 5\n',
     );
-    // One request, or more if the client's calls spanned a flush interval.
-    expect(result.stdout).toMatch(/^ {4}flagsmith_rudderstack_requests_total\{status_class="2xx"\} [1-4]$/m);
+    // A request for each flush, or more if the client's calls spanned a group commit or a flush interval.
+    expect(result.stdout).toMatch(/^ {4}flagsmith_rudderstack_requests_total\{status_class="2xx"\} [2-5]$/m);
+    expect(result.stdout).toContain('Durable outbox: 5 event(s) went through it; 0 wait in it now.\n');
     expect(result.stdout).toContain('    flagsmith_rudderstack_destinations{state="idle"} 1\n');
   });
 
@@ -42,8 +69,14 @@ describe('flagsmith-rudderstack demo', () => {
     });
 
     expect(result.code).toBe(0);
-    expect(dataPlane.events.map((event) => event.userId)).toEqual(['user_123', 'acme-admin@acme.example', 'qa.tester@example.com', 'jane.doe@example.com']);
-    expect(result.stdout).toContain('4 of 4 identify event(s) delivered.');
+    expect(dataPlane.events.map((event) => event.userId)).toEqual([
+      'user_123',
+      'acme-admin@acme.example',
+      'qa.tester@example.com',
+      'jane.doe@example.com',
+      'jane.doe@example.com',
+    ]);
+    expect(result.stdout).toContain(DONE);
     expect(result.stdout + result.stderr).not.toContain('wk_demo_secret');
   });
 

@@ -15,10 +15,20 @@ import type { SqlClient } from '../../src/sql';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
+/** PGlite's `listen`, through the worker. */
+export interface PgliteListenClient extends SqlClient {
+  listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>;
+}
+
 export interface TestDatabase {
   kind: 'postgresql' | 'pglite';
-  /** Queries run with the test schema first on the search path. */
-  client: SqlClient;
+  /** Queries run with the test schema first on the search path: a pg Pool, or PGlite (with its `listen`). */
+  client: Pool | PgliteListenClient;
+  /**
+   * Another client of the same schema, as a second replica has: PostgreSQL, a Pool of its own;
+   * PGlite, which is one session, the same client. Closed with the database.
+   */
+  connect(): Pool | PgliteListenClient;
   /** The schema this run created; unqualified table names land in it. */
   schema: string;
   /** Runs a script of several statements. */
@@ -117,16 +127,24 @@ async function openServer(url: string, schema: string): Promise<TestDatabase> {
   await admin.connect();
   await admin.query(`CREATE SCHEMA ${schema}`);
   await admin.end();
-  const pool = new Pool({ connectionString: url, options: `-c search_path=${schema}` });
+  const openPool = (): Pool => new Pool({ connectionString: url, options: `-c search_path=${schema}` });
+  const pool = openPool();
+  const others: Pool[] = [];
   return {
     kind: 'postgresql',
     client: pool,
+    connect: () => {
+      const other = openPool();
+      others.push(other);
+      return other;
+    },
     schema,
     exec: async (script) => {
       await pool.query(script);
     },
     close: async () => {
       try {
+        await Promise.all(others.map((other) => other.end()));
         await pool.query(`DROP SCHEMA ${schema} CASCADE`);
       } finally {
         await pool.end();
@@ -141,11 +159,21 @@ interface WorkerReply {
   error?: { message: string; code?: string };
 }
 
+interface WorkerNotification {
+  notification: number;
+  payload: string;
+}
+
 async function openPglite(schema: string): Promise<TestDatabase> {
   const worker = new Worker(join(__dirname, 'pglite-worker.js'));
   const pending = new Map<number, { resolve: (rows: unknown[]) => void; reject: (error: Error) => void }>();
+  const listeners = new Map<number, (payload: string) => void>();
   let nextId = 0;
-  worker.on('message', (reply: WorkerReply) => {
+  worker.on('message', (reply: WorkerReply | WorkerNotification) => {
+    if ('notification' in reply) {
+      listeners.get(reply.notification)?.(reply.payload);
+      return;
+    }
     const waiter = pending.get(reply.id);
     pending.delete(reply.id);
     if (reply.error) waiter?.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
@@ -155,17 +183,29 @@ async function openPglite(schema: string): Promise<TestDatabase> {
     for (const waiter of pending.values()) waiter.reject(error);
     pending.clear();
   });
-  const send = (op: 'query' | 'exec' | 'close', text = '', values: unknown[] = []): Promise<unknown[]> =>
+  const send = (op: 'query' | 'exec' | 'close' | 'listen' | 'unlisten', text = '', values: unknown[] = [], id = nextId++): Promise<unknown[]> =>
     new Promise((resolve, reject) => {
-      const id = nextId++;
       pending.set(id, { resolve, reject });
       worker.postMessage({ id, op, text, values });
     });
   // One session: SET applies to every later statement.
   await send('exec', `CREATE SCHEMA ${schema}; SET search_path TO ${schema}`);
+  const client: PgliteListenClient = {
+    query: async (text, values) => ({ rows: await send('query', text, values) }),
+    listen: async (channel, callback) => {
+      const id = nextId++;
+      listeners.set(id, callback);
+      await send('listen', channel, [], id);
+      return async () => {
+        listeners.delete(id);
+        await send('unlisten', String(id));
+      };
+    },
+  };
   return {
     kind: 'pglite',
-    client: { query: async (text, values) => ({ rows: await send('query', text, values) }) },
+    client,
+    connect: () => client,
     schema,
     exec: async (script) => {
       await send('exec', script);

@@ -210,8 +210,18 @@ describe('save', () => {
     await addSettings(environment.id, { api_key: 'wk_old', base_url: null }, { deleted: true });
     const [before] = await rowsOf(environment.id);
     const result = await new PostgresConfigSource(db.client).save(environment.key, ACME);
-    expect(result).toEqual({ id: before.id, revived: true });
+    expect(result).toEqual({ id: before.id, revived: true, api_key: ACME.api_key, base_url: ACME.base_url });
     expect(await rowsOf(environment.id)).toEqual([{ id: before.id, uuid: before.uuid, api_key: ACME.api_key, base_url: ACME.base_url, deleted: false }]);
+  });
+
+  it("keeps a revived row's base_url when none is given, as Flagsmith's create does; null is given", async () => {
+    const environment = await addEnvironment();
+    await addSettings(environment.id, ACME, { deleted: true });
+    const source = new PostgresConfigSource(db.client);
+    expect(await source.save(environment.key, { api_key: 'wk_new_0123' })).toMatchObject({ revived: true, api_key: 'wk_new_0123', base_url: ACME.base_url });
+    await source.remove(environment.key);
+    expect(await source.save(environment.key, { api_key: 'wk_new_0123', base_url: null })).toMatchObject({ revived: true, base_url: null });
+    expect(await rowsOf(environment.id)).toMatchObject([{ api_key: 'wk_new_0123', base_url: null, deleted: false }]);
   });
 
   it('refuses a second live row and leaves the first as it was', async () => {
@@ -262,7 +272,7 @@ describe('update', () => {
     const environment = await addEnvironment();
     const source = new PostgresConfigSource(db.client);
     const { id } = await source.save(environment.key, ACME);
-    await source.update(environment.key, { api_key: 'wk_rotated_0123', base_url: null });
+    expect(await source.update(environment.key, { api_key: 'wk_rotated_0123', base_url: null })).toEqual({ id, api_key: 'wk_rotated_0123', base_url: null });
     expect(await rowsOf(environment.id)).toMatchObject([{ id, api_key: 'wk_rotated_0123', base_url: null, deleted: false }]);
   });
 
@@ -285,7 +295,22 @@ describe('remove', () => {
     expect(await rowsOf(environment.id)).toMatchObject([{ id, deleted: true }]);
     expect(await source.get(environment.key)).toBeNull();
     await expect(source.remove(environment.key)).rejects.toMatchObject({ reason: 'not_found' });
-    expect(await source.save(environment.key, ACME)).toEqual({ id, revived: true });
+    expect(await source.save(environment.key, ACME)).toEqual({ id, revived: true, api_key: ACME.api_key, base_url: ACME.base_url });
+  });
+});
+
+describe('list', () => {
+  it('gives the live record with its id, [] when there is none, null for an unknown or soft-deleted environment', async () => {
+    const environment = await addEnvironment();
+    const deleted = await addEnvironment({ deleted: true });
+    const source = new PostgresConfigSource(db.client);
+    expect(await source.list(environment.key)).toEqual([]);
+    const { id } = await source.save(environment.key, ACME);
+    expect(await source.list(environment.key)).toEqual([{ id, api_key: ACME.api_key, base_url: ACME.base_url }]);
+    await source.remove(environment.key);
+    expect(await source.list(environment.key)).toEqual([]);
+    expect(await source.list(deleted.key)).toBeNull();
+    expect(await source.list("' OR '1'='1")).toBeNull();
   });
 });
 

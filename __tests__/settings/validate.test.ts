@@ -1,4 +1,4 @@
-import { SettingsError, validateSettings } from '../../src/settings/validate';
+import { checkSettings, SettingsError, validateSettings } from '../../src/settings/validate';
 
 const KEY = '2Xk9QvB7mN4pL8rT1sW6yZ3aC5d';
 const HOSTED = 'https://hosted.rudderlabs.com';
@@ -238,6 +238,29 @@ describe('validateSettings: reports every problem at once', () => {
       `base_url: "http://10.1.2.3/v1/batch?x=1" points at "10.1.2.3", a private network (RFC 1918) address; ` +
         `use your data plane's public URL, or ${PRIVATE_HINT}`,
     ]);
+  });
+
+  it('checks the host of a URL with another scheme too', () => {
+    expect(settingsErrorOf({ api_key: KEY, base_url: 'ftp://127.0.0.1/' }).errors).toEqual([
+      'base_url: "ftp://127.0.0.1/" is not an http or https URL; use the data plane URL from your RudderStack dashboard, ' +
+        'e.g. https://yourcompany.dataplane.rudderstack.com',
+      `base_url: "ftp://127.0.0.1/" points at "127.0.0.1", a loopback address; use your data plane's public URL, or ${PRIVATE_HINT}`,
+    ]);
+  });
+
+  it('gives each problem its field and rule through checkSettings', () => {
+    const checked = checkSettings({ api_key: 'k'.repeat(101), base_url: 'gopher://user@10.0.0.1/?q' });
+    expect('problems' in checked && checked.problems.map(({ field, rule }) => `${field}:${rule}`)).toEqual([
+      'api_key:maxLength',
+      'base_url:scheme',
+      'base_url:credentials',
+      'base_url:query',
+      'base_url:internal',
+    ]);
+    expect(checkSettings({}, {})).toMatchObject({ problems: [{ field: 'api_key', rule: 'required' }] });
+    expect(checkSettings([], {})).toMatchObject({ problems: [{ field: 'settings', rule: 'type' }] });
+    expect(checkSettings({ api_key: KEY, base_url: 'https://x y' })).toMatchObject({ problems: [{ field: 'base_url', rule: 'unparsable' }] });
+    expect(checkSettings({ api_key: KEY })).toEqual({ settings: { writeKey: KEY, dataPlaneUrl: HOSTED } });
   });
 
   it('summarises every error in the message', () => {

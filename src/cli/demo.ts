@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startReferenceHost } from '../host/reference-host';
+import { startReferenceHost, type ReferenceHost } from '../host/reference-host';
 import { RudderStackIntegration } from '../integration';
+import { PostgresOutbox } from '../outbox/postgres-outbox';
+import { PostgresConfigSource } from '../settings/postgres-config-source';
 import { startLocalDataPlane, type LocalDataPlane } from '../testing/local-data-plane';
 import type { RudderStackSettings } from '../types';
 import { describeBatch } from './describe-batch';
@@ -9,6 +12,7 @@ import { hasPromClient, requireFlagsmithNodejs, requirePromClient } from './flag
 import { validateSettings } from '../settings/validate';
 import { redact } from '../settings/messages';
 import { CommandFailure, DATA_PLANE_URL_ENV, UsageError, WRITE_KEY_ENV } from './usage';
+import { DemoDashboard, openDemoDatabase, type DashboardCall } from './demo-database';
 
 type FlagsmithClientModule = typeof import('@flagsmith/flagsmith/isomorphic');
 
@@ -37,8 +41,10 @@ const SCENARIOS: Array<{ identifier: string; traits?: Record<string, string | nu
 ];
 
 /**
- * The demo `npm start` runs: a local data plane (or the one in RUDDERSTACK_DATA_PLANE_URL), the
- * reference host with the hook wired in, and Flagsmith's own JavaScript client driving it.
+ * The demo `npm start` runs: a local data plane (or the one in RUDDERSTACK_DATA_PLANE_URL), a
+ * Flagsmith database (PGlite, in this process), the reference host with the hook and the
+ * settings endpoints wired in, Flagsmith's own JavaScript client driving it, and the calls the
+ * dashboard makes to switch the integration on, off and on again.
  */
 export async function demo(options: { allowPrivateNetworks: boolean; metricsPort?: number }): Promise<number> {
   requireFlagsmithNodejs('demo');
@@ -48,36 +54,87 @@ export async function demo(options: { allowPrivateNetworks: boolean; metricsPort
   const { createFlagsmithInstance } = loadFlagsmithClient();
   const environmentKey = (JSON.parse(fs.readFileSync(DEMO_DOCUMENT, 'utf8')) as { api_key: string }).api_key;
   const remote = remoteSettings(options.allowPrivateNetworks);
+  const database = await openDemoDatabase(environmentKey);
   const dataPlane = remote
     ? null
     : await startLocalDataPlane({ writeKeys: [LOCAL_WRITE_KEY], onBatch: (batch) => process.stdout.write(`${describeBatch(batch)}\n`) });
   const settings: RudderStackSettings = remote ?? { api_key: LOCAL_WRITE_KEY, base_url: (dataPlane as LocalDataPlane).url };
-  const integration = new RudderStackIntegration({ config: { [environmentKey]: settings }, allowPrivateNetworks: !remote || options.allowPrivateNetworks });
-  const host = await startReferenceHost({ environmentDocumentPath: DEMO_DOCUMENT, integration, metricsPort });
+  const allowPrivateNetworks = !remote || options.allowPrivateNetworks;
+  const source = new PostgresConfigSource(database, { allowPrivateNetworks });
+  // The embedded default for one machine: the durable outbox in the same PGlite database.
+  const outbox = new PostgresOutbox(database);
+  await outbox.migrate();
+  const integration = new RudderStackIntegration({ config: source, durable: outbox, allowPrivateNetworks });
+  const stopListening = await source.subscribe(integration);
+  // A token for this run only: whoever holds it may change the settings.
+  const token = randomBytes(18).toString('base64url');
+  const host = await startReferenceHost({
+    environmentDocumentPath: DEMO_DOCUMENT,
+    integration,
+    metricsPort,
+    settings: { source, token, integration, allowPrivateNetworks },
+  });
+  const dashboard = new DemoDashboard(host.apiUrl, environmentKey, token, settings.api_key);
+  const identities = (scenarios: typeof SCENARIOS): Promise<void> => runScenarios(scenarios, createFlagsmithInstance, environmentKey, host);
 
   try {
     process.stdout.write(
       `Reference host: ${host.apiUrl} (flags from fixtures/environment-document.json)\n` +
         `Metrics: ${host.metricsUrl ? `${host.metricsUrl} (Prometheus, while the demo runs; README "Monitoring" says what each is)` : 'run npm install prom-client, and the demo serves them at /metrics'}\n` +
+        `Settings endpoints: ${host.apiUrl}environments/${environmentKey}/integrations/rudderstack/ (Authorization: Bearer ${token}, or Token ${token} as the dashboard sends it)\n` +
+        "Database: PGlite in this process, with Flagsmith's tables (fixtures/sql/flagsmith-rudderstack-tables.sql) and the durable outbox (fixtures/sql/outbox.sql)\n" +
         `Data plane: ${remote ? `${redact(settings.base_url ?? '', settings.api_key)} (from ${DATA_PLANE_URL_ENV})` : `${settings.base_url} (local, started for this demo)`}\n\n`,
     );
-    for (const scenario of SCENARIOS) {
-      const client = createFlagsmithInstance();
-      await client.init({ environmentID: environmentKey, api: host.apiUrl, identity: scenario.identifier, traits: scenario.traits });
-      const values = scenario.flags.map((name) => `${name} = ${JSON.stringify(client.getValue(name))}`).join(', ');
-      process.stdout.write(`Flagsmith client, identity ${JSON.stringify(scenario.identifier)}: ${scenario.shows}\n    ${values}\n`);
-    }
+    const created = await dashboardSays('The dashboard switches RudderStack on (Save)', dashboard.switchOn(settings), 201);
+    await identities(SCENARIOS);
     process.stdout.write(`\nFlushing: the data plane receives one identify per identities call${remote ? '' : ' (printed as it arrives)'}:\n`);
     await integration.flush();
+    await dashboardSays('\nThe dashboard deletes it', dashboard.switchOff(created), 204);
+    await identities(SCENARIOS.slice(0, 1));
+    await integration.flush();
+    process.stdout.write('    (switched off: no identify sent)\n');
+    const revived = await dashboardSays('\nThe dashboard switches it on again: the row is revived, with the same id', dashboard.switchOn(settings), 201);
+    if (revived !== created) throw new CommandFailure(`the revived settings have id ${revived}, not ${created}`);
+    await identities(SCENARIOS.slice(-1));
+    await integration.flush();
     if (host.metricsUrl) process.stdout.write(`\nFrom ${host.metricsUrl}, after the flush:\n${await shownMetrics(host.metricsUrl)}`);
+    const { pending } = await outbox.status();
+    process.stdout.write(`\nDurable outbox: ${integration.stats().persisted} event(s) went through it; ${pending} wait in it now.\n`);
   } finally {
     await host.close();
     await integration.close();
+    await stopListening();
+    await database.close();
     await dataPlane?.close();
   }
-  const { delivered, received } = integration.stats();
-  process.stdout.write(`\n${delivered} of ${received} identify event(s) delivered.\n`);
-  return delivered === received ? 0 : 1;
+  const { delivered, received, skipped } = integration.stats();
+  process.stdout.write(
+    `\n${delivered} of ${received - skipped} identify event(s) delivered; ${skipped} identities call(s) while it was switched off sent none.\n`,
+  );
+  return delivered === received - skipped && skipped === 1 ? 0 : 1;
+}
+
+/** Each scenario's identity through Flagsmith's JavaScript client, and the flags it got. */
+async function runScenarios(
+  scenarios: typeof SCENARIOS,
+  createFlagsmithInstance: FlagsmithClientModule['createFlagsmithInstance'],
+  environmentKey: string,
+  host: ReferenceHost,
+): Promise<void> {
+  for (const scenario of scenarios) {
+    const client = createFlagsmithInstance();
+    await client.init({ environmentID: environmentKey, api: host.apiUrl, identity: scenario.identifier, traits: scenario.traits });
+    const values = scenario.flags.map((name) => `${name} = ${JSON.stringify(client.getValue(name))}`).join(', ');
+    process.stdout.write(`Flagsmith client, identity ${JSON.stringify(scenario.identifier)}: ${scenario.shows}\n    ${values}\n`);
+  }
+}
+
+/** Prints the dashboard's call and its answer; resolves with the item's id. Any other status than expected ends the demo. */
+async function dashboardSays(what: string, call: Promise<DashboardCall>, expected: number): Promise<number> {
+  const answer = await call;
+  process.stdout.write(`${what}:\n    ${answer.line}\n`);
+  if (answer.status !== expected) throw new CommandFailure(`the settings endpoint answered ${answer.status}, not ${expected}`);
+  return answer.id ?? 0;
 }
 
 /** A few series of a scrape, as Prometheus would read them. */

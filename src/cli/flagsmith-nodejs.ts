@@ -16,8 +16,11 @@ import { CommandFailure } from './usage';
 export const FLAGSMITH_NODEJS_SPEC = 'flagsmith-nodejs@8';
 /** The major version of prom-client's peer range in package.json. */
 export const PROM_CLIENT_SPEC = 'prom-client@15';
-/** What each command needs besides flagsmith-rudderstack: the demo drives the host with Flagsmith's JavaScript client. */
-const PACKAGES_FOR = { backfill: [FLAGSMITH_NODEJS_SPEC], demo: [FLAGSMITH_NODEJS_SPEC, '@flagsmith/flagsmith'], sink: [] };
+/**
+ * What each command needs besides flagsmith-rudderstack: the demo drives the host with Flagsmith's
+ * JavaScript client and keeps its settings and its outbox in PGlite.
+ */
+const PACKAGES_FOR = { backfill: [FLAGSMITH_NODEJS_SPEC], demo: [FLAGSMITH_NODEJS_SPEC, '@flagsmith/flagsmith', '@electric-sql/pglite'], sink: [] };
 
 export function offlineFlagsmith(environmentDocumentPath: string): ReturnType<typeof hostOfflineFlagsmith> {
   requireFlagsmithNodejs('backfill');

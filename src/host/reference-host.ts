@@ -1,11 +1,16 @@
 /**
  * A small reference host: Flagsmith's identities and flags endpoints served from an environment
  * document, flags evaluated by flagsmith-nodejs offline. It shows where a host calls the hook:
- * after the identities response is computed, so the hook can never change or delay it.
+ * after the identities response is computed, so the hook can never change or delay it. With
+ * `settings`, it also serves the integration settings endpoints the dashboard calls, to the
+ * holder of one bearer token.
  */
+import { timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RudderStackIntegration } from '../integration';
+import type { SettingsStore } from '../settings/settings-store';
+import { createSettingsHandler, type SettingsAuthorize } from '../settings-api/handler';
 import { EnvironmentDocumentApi, FlagsmithApiError } from './environment-document-api';
 import type { IdentitiesResponse } from './flagsmith-response';
 import { serveIntegrationMetrics } from './metrics-server';
@@ -20,6 +25,14 @@ export interface ReferenceHostOptions {
    * port), as Flagsmith serves its own. Needs prom-client, and a RudderStackIntegration.
    */
   metricsPort?: number;
+  /** Serve the settings endpoints from this store, to requests with `Authorization: Bearer <token>` (or `Token <token>`, as the dashboard sends it). */
+  settings?: {
+    source: SettingsStore;
+    token: string;
+    /** Invalidated on every change. */
+    integration?: Pick<RudderStackIntegration, 'invalidate'>;
+    allowPrivateNetworks?: boolean;
+  };
 }
 
 export interface ReferenceHost {
@@ -36,8 +49,17 @@ export async function startReferenceHost(options: ReferenceHostOptions): Promise
   // First: a metrics port that cannot be served fails before anything else is open.
   const metrics = options.metricsPort === undefined ? undefined : await serveMetricsOf(options.integration, options.metricsPort);
   const api = new EnvironmentDocumentApi(options.environmentDocumentPath);
+  const settings =
+    options.settings &&
+    createSettingsHandler({
+      source: options.settings.source,
+      authorize: bearerAuthorize(options.settings.token),
+      integration: options.settings.integration,
+      allowPrivateNetworks: options.settings.allowPrivateNetworks,
+    });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (settings && (await settings(req, res))) return;
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const route = `${req.method} ${url.pathname}`;
     const environmentKey = req.headers['x-environment-key'];
@@ -93,6 +115,17 @@ export async function startReferenceHost(options: ReferenceHostOptions): Promise
 function serveMetricsOf(integration: ReferenceHostOptions['integration'], port: number): ReturnType<typeof serveIntegrationMetrics> {
   if (!(integration instanceof RudderStackIntegration)) throw new TypeError('metricsPort needs the integration to be a RudderStackIntegration');
   return serveIntegrationMetrics(integration, port);
+}
+
+/** One user, who may do anything: whoever holds the token. */
+function bearerAuthorize(token: string): SettingsAuthorize {
+  const expected = Buffer.from(token);
+  return (req) => {
+    const [scheme, given] = (req.headers.authorization ?? '').split(' ');
+    const presented = Buffer.from(given ?? '');
+    const matches = (scheme === 'Bearer' || scheme === 'Token') && presented.length === expected.length && timingSafeEqual(presented, expected);
+    return matches ? 'allow' : 'unauthenticated';
+  };
 }
 
 function parseJson(body: string): unknown {

@@ -10,7 +10,16 @@ const TYPE_FULL_URL = `does not start with https:// or http://; type the full UR
 /** What delivery appends, and so what a pasted endpoint URL ends with. */
 const PASTED_ENDPOINT = /\/v1\/(batch|identify)$/i;
 
-export type BaseUrlResult = { dataPlaneUrl: string } | { errors: string[] };
+/** Which rule a base_url broke: what a caller that words its own messages (Flagsmith's, in the settings endpoints) reads. */
+export type BaseUrlRule = 'unparsable' | 'scheme' | 'credentials' | 'query' | 'internal';
+
+/** One broken rule and the package's words for it. */
+export interface BaseUrlProblem {
+  rule: BaseUrlRule;
+  message: string;
+}
+
+export type BaseUrlResult = { dataPlaneUrl: string } | { problems: BaseUrlProblem[] };
 
 interface BaseUrlContext {
   allowPrivateNetworks: boolean;
@@ -20,22 +29,23 @@ interface BaseUrlContext {
 /**
  * Checks a well-typed base_url and returns the normalised data plane URL: no trailing slash,
  * no pasted `/v1/batch` or `/v1/identify`, any other path kept (a reverse-proxy prefix such as
- * `/rudder`). Empty, blank, null or absent means the hosted data plane.
+ * `/rudder`). Empty, blank, null or absent means the hosted data plane. A URL that parses is
+ * checked against every rule, so a wrong scheme and an internal host are both reported.
  */
 export function checkBaseUrl(value: string | null | undefined, context: BaseUrlContext): BaseUrlResult {
   if (value == null || value.trim() === '') return { dataPlaneUrl: DEFAULT_DATA_PLANE_URL };
   const url = parseUrl(value);
-  if (!url) return { errors: [unparsableMessage(value, context.echo)] };
+  if (!url) return { problems: [{ rule: 'unparsable', message: unparsableMessage(value, context.echo) }] };
   const shown = context.echo(displayed(value, url));
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return { errors: [schemeMessage(value, shown)] };
-  }
-  const errors = [
-    credentialsMessage(url, shown),
-    queryMessage(url, shown),
-    context.allowPrivateNetworks ? undefined : internalHostMessage(url, shown, context.echo),
-  ].filter((message): message is string => message !== undefined);
-  return errors.length > 0 ? { errors } : { dataPlaneUrl: normalise(url) };
+  const problems: BaseUrlProblem[] = [];
+  const add = (rule: BaseUrlRule, message: string | undefined): void => {
+    if (message !== undefined) problems.push({ rule, message });
+  };
+  add('scheme', url.protocol === 'http:' || url.protocol === 'https:' ? undefined : schemeMessage(value, shown));
+  add('credentials', credentialsMessage(url, shown));
+  add('query', queryMessage(url, shown));
+  add('internal', context.allowPrivateNetworks ? undefined : internalHostMessage(url, shown, context.echo));
+  return problems.length > 0 ? { problems } : { dataPlaneUrl: normalise(url) };
 }
 
 function parseUrl(value: string): URL | undefined {

@@ -28,26 +28,41 @@ export class SettingsError extends Error {
   }
 }
 
+/** One problem of some settings: the field, the rule it broke (for callers that word their own messages) and the package's words. */
+export interface SettingsProblem {
+  /** `api_key`, `base_url`, or `settings` for the whole value (not an object). */
+  field: 'api_key' | 'base_url' | 'settings';
+  /** The JSON Schema keyword that failed (`type`, `required`, `minLength`, `maxLength`, `pattern`), or a base_url rule. */
+  rule: string;
+  /** The package's message: names the field and what to type instead; never holds the write key. */
+  message: string;
+}
+
 /**
  * Checks what a self-hoster typed and returns what delivery uses, or throws SettingsError
  * listing every problem. Synchronous: a host name that resolves to an internal address is
  * refused when connecting (see network-guard.ts), not here.
  */
 export function validateSettings(settings: unknown, options: ValidateSettingsOptions = {}): ValidatedSettings {
+  const checked = checkSettings(settings, options);
+  if ('problems' in checked) throw new SettingsError(checked.problems.map((problem) => problem.message));
+  return checked.settings;
+}
+
+/** What validateSettings decides, as data: the settings, or every problem with its field and rule. */
+export function checkSettings(settings: unknown, options: ValidateSettingsOptions = {}): { settings: ValidatedSettings } | { problems: SettingsProblem[] } {
   const input = readOnce(settings);
   const schemaErrors = matchesSchema(input) ? [] : (matchesSchema.errors ?? []);
-  const errors = schemaMessages(schemaErrors, input);
+  const problems = schemaProblems(schemaErrors, input);
   // The URL rules need a well-typed base_url; a wrong type is already reported above.
-  if (!isRecord(input) || schemaErrors.some((error) => error.instancePath === '/base_url')) {
-    throw new SettingsError(errors);
-  }
+  if (!isRecord(input) || schemaErrors.some((error) => error.instancePath === '/base_url' && error.keyword === 'type')) return { problems };
   const baseUrl = checkBaseUrl(input.base_url as string | null | undefined, {
     allowPrivateNetworks: options.allowPrivateNetworks === true,
     echo: createEcho(typeof input.api_key === 'string' ? input.api_key : ''),
   });
-  if ('errors' in baseUrl) errors.push(...baseUrl.errors);
-  if (errors.length > 0 || 'errors' in baseUrl) throw new SettingsError(errors);
-  return { writeKey: input.api_key as string, dataPlaneUrl: baseUrl.dataPlaneUrl };
+  if ('problems' in baseUrl) problems.push(...baseUrl.problems.map(({ rule, message }) => ({ field: 'base_url' as const, rule, message })));
+  if (problems.length > 0 || 'problems' in baseUrl) return { problems };
+  return { settings: { writeKey: input.api_key as string, dataPlaneUrl: baseUrl.dataPlaneUrl } };
 }
 
 /**
@@ -66,8 +81,17 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Distinct messages: a blank key fails both minLength and pattern. */
-function schemaMessages(errors: ErrorObject[], input: unknown): string[] {
-  return [...new Set(errors.map((error) => schemaMessage(error, input)))];
+function schemaProblems(errors: ErrorObject[], input: unknown): SettingsProblem[] {
+  const seen = new Set<string>();
+  const problems: SettingsProblem[] = [];
+  for (const error of errors) {
+    const message = schemaMessage(error, input);
+    if (seen.has(message)) continue;
+    seen.add(message);
+    const field = error.keyword === 'required' ? 'api_key' : error.instancePath.slice(1);
+    problems.push({ field: field === 'api_key' || field === 'base_url' ? field : 'settings', rule: error.keyword, message });
+  }
+  return problems;
 }
 
 const WRITE_KEY_HINT = 'paste the write key of your RudderStack HTTP source';
