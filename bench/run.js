@@ -5,6 +5,7 @@
  *   node bench/run.js [--n 100000] [--rounds 3] [--only "plugin gzip,wire limit"] [--json]
  *   node bench/run.js --scale [--scale-ns 10000,100000,1000000] [--outage-n 1000000]
  *   node bench/run.js --profile     (plugin children write .cpuprofile files to bench/profiles/)
+ *   node bench/run.js --durable | --durable-outage   (durable delivery: bench/durable.js --help)
  *
  * Starts the data plane (bench/server.js) in its own process, then runs every contender
  * (bench/child.js + bench/contenders.js) in its own process, alternating contenders round by
@@ -13,14 +14,11 @@
  * otherwise it is reported as FAILED and not timed. Exit code 1 when any run failed.
  */
 const { fork } = require('node:child_process');
-const net = require('node:net');
 const path = require('node:path');
 const { CONTENDERS } = require('./contenders');
 const { DEFAULT_SEED } = require('./workload');
 const report = require('./report');
-
-const WRITE_KEY = 'bench-write-key';
-const ENVIRONMENT_KEY = 'bench-environment';
+const { startServer, closedPort, WRITE_KEY, ENVIRONMENT_KEY } = require('./data-plane');
 
 function parseArgs(argv) {
   const args = {
@@ -98,47 +96,6 @@ function parseArgs(argv) {
   if (args.window < args.burst) throw new Error('--window must be at least --burst');
   args.rounds ??= args.scale ? 1 : 3;
   return args;
-}
-
-/** The data plane process, with a request/answer helper over IPC. */
-async function startServer() {
-  const child = fork(path.join(__dirname, 'server.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const waiters = [];
-  child.on('message', (msg) => {
-    const waiter = waiters.shift();
-    if (waiter) waiter(msg);
-  });
-  const next = () => new Promise((resolve) => waiters.push(resolve));
-  const ready = await next();
-  return {
-    url: ready.url,
-    async reset(n, seed) {
-      child.send({ cmd: 'reset', n, seed, writeKey: WRITE_KEY });
-      await next();
-    },
-    async report() {
-      child.send({ cmd: 'report' });
-      return (await next()).report;
-    },
-    stop() {
-      return new Promise((resolve) => {
-        child.once('exit', resolve);
-        child.send({ cmd: 'stop' });
-      });
-    },
-  };
-}
-
-/** A loopback port nothing listens on: connections are refused. */
-function closedPort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function runChild(job, args) {
@@ -363,7 +320,13 @@ function marginalLine(marginal) {
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--durable') || argv.includes('--durable-outage')) {
+    const outcome = await require('./durable').main(argv);
+    process.exitCode = outcome.verified ? 0 : 1;
+    return;
+  }
+  const args = parseArgs(argv);
   const machine = report.machine();
   const server = await startServer();
   let outcome;

@@ -10,6 +10,7 @@
  * counted as a duplicate; a second, different event for an identity is counted as extra.
  *
  * IPC: {cmd:'reset', n, seed, writeKey} -> {reset:true}; {cmd:'report'} -> {report:{...}};
+ * {cmd:'missing', ranges:[[from, to], ...]} -> {missing: identities in the ranges not received};
  * {cmd:'stop'}. Sends {ready:true, url} once listening.
  */
 const http = require('node:http');
@@ -191,12 +192,21 @@ function report() {
   };
 }
 
+/** Identities in the half-open ranges [from, to) that no event arrived for. */
+function missingIn(ranges) {
+  let missing = 0;
+  for (const [from, to] of ranges) for (let i = from; i < Math.min(to, run.n); i++) if (run.seen[i] === 0) missing++;
+  return missing;
+}
+
 process.on('message', (msg) => {
   if (msg.cmd === 'reset') {
     run = newRun(msg.n, msg.seed, msg.writeKey);
     process.send({ reset: true });
   } else if (msg.cmd === 'report') {
     process.send({ report: report() });
+  } else if (msg.cmd === 'missing') {
+    process.send({ missing: missingIn(msg.ranges) });
   } else if (msg.cmd === 'stop') {
     server.closeAllConnections();
     server.close(() => process.exit(0));
