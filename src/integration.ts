@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { ChangeDetection } from './change-detection/change-detector';
 import { Accounts } from './delivery/accounts';
 import type { Delivery } from './delivery/delivery';
@@ -7,6 +9,7 @@ import { RateLimitedLog, type Log } from './log';
 import { InvalidInputError, type InvalidInputReason } from './mapping/errors';
 import { capturedTraits, captureIdentify } from './mapping/identify';
 import { resolveOptions, type ResolvedOptions } from './options';
+import type { OutboxStatus } from './outbox/postgres-outbox';
 import { SettingsCache, type SettingsEntry } from './settings/settings-cache';
 import { keepAliveUntil, monotonicMs, withTimeout } from './timers';
 import type { ChangeVerdict, IdentityFetchContext, IntegrationStats, RudderStackIntegrationOptions, ValidatedSettings, ValueMode } from './types';
@@ -53,7 +56,7 @@ export class RudderStackIntegration implements AsyncDisposable {
       );
     /* eslint-enable @typescript-eslint/no-require-imports */
     this.#changes = changes;
-    this.#accounts = new Accounts(changes && ((claim, delivered) => changes.settled(claim, delivered)));
+    this.#accounts = new Accounts(changes && ((claim, delivered) => changes.settled(claim, delivered)), this.#options.durable !== undefined);
     this.#settings = new SettingsCache({
       source: this.#options.config,
       ttlMs: this.#options.configTtlMs,
@@ -69,7 +72,15 @@ export class RudderStackIntegration implements AsyncDisposable {
       requestTimeoutMs: this.#options.requestTimeoutMs,
       allowPrivateNetworks: this.#options.allowPrivateNetworks,
     });
-    this.#delivery = new Delivery(this.#options, sender, this.#accounts, this.#log, this.#logger);
+    const outbox = this.#options.durable;
+    this.#delivery = new Delivery(
+      this.#options,
+      sender,
+      this.#accounts,
+      this.#log,
+      this.#logger,
+      outbox && { outbox, owner: outboxOwner(), settingsFor: (environmentKey) => this.#settings.load(environmentKey).then(outboxRoute) },
+    );
     flushBeforeExit(this.#flushHeld);
   }
 
@@ -88,6 +99,21 @@ export class RudderStackIntegration implements AsyncDisposable {
    */
   flush(): Promise<void> {
     return keepAliveUntil(this.#flushUnheld());
+  }
+
+  /**
+   * Resolves when every event accepted before the call is in the durable outbox, or delivered, or
+   * dropped and counted: from then on a crash does not lose it. Without an outbox, the same as
+   * `flush()`. Never rejects.
+   */
+  whenDurable(): Promise<void> {
+    this.#delivery.persistNow();
+    return keepAliveUntil(this.#accounts.whenDurable());
+  }
+
+  /** What waits in the durable outbox (all replicas' rows); undefined when the integration has no outbox. */
+  async outboxStatus(): Promise<OutboxStatus | undefined> {
+    return this.#options.durable?.status();
   }
 
   #flushUnheld(): Promise<void> {
@@ -207,6 +233,7 @@ export class RudderStackIntegration implements AsyncDisposable {
   };
 
   async #shutDown(timeoutMs: number): Promise<void> {
+    this.#delivery.beginClose();
     const settled = this.flush();
     if (!(await settlesWithin(settled, timeoutMs))) {
       const abandoned = this.#accounts.held;
@@ -216,7 +243,7 @@ export class RudderStackIntegration implements AsyncDisposable {
         reason: 'close_timeout',
       });
     }
-    this.#delivery.stop();
+    await this.#delivery.stop();
     stopFlushingBeforeExit(this.#flushHeld);
   }
 }
@@ -227,6 +254,25 @@ function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** This integration's name in the outbox's `claimed_by`: which host and process holds a row, for an operator reading the table. */
+function outboxOwner(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+/** Where an outbox row goes, from its environment's settings now. */
+function outboxRoute(entry: SettingsEntry): ValidatedSettings | 'skipped' | 'invalid_settings' | 'unavailable' {
+  switch (entry.kind) {
+    case 'valid':
+      return entry.settings;
+    case 'disabled':
+      return 'skipped';
+    case 'invalid':
+      return 'invalid_settings';
+    case 'error':
+      return 'unavailable';
+  }
 }
 
 /** What an event is counted as when its environment's settings cannot route it. */

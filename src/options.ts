@@ -1,6 +1,7 @@
 import type { DeliveryOptions } from './delivery/delivery';
 import type { ResolvedChangeOptions } from './change-detection/change-detector';
 import { consoleLogger, guardLogger, type Log } from './log';
+import { PostgresOutbox } from './outbox/postgres-outbox';
 import { toConfigSource } from './settings/config-source';
 import type { ConfigSource, FetchLike, Logger, RudderStackIntegrationOptions, SendOnlyOnChangeOptions, ValueMode } from './types';
 
@@ -90,6 +91,7 @@ const KNOWN_OPTIONS: Record<keyof RudderStackIntegrationOptions, true> = {
   pauseMs: true,
   maxPauseMs: true,
   sendOnlyOnChange: true,
+  durable: true,
 };
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const satisfies ReadonlyArray<keyof Logger>;
@@ -108,6 +110,8 @@ export type ResolvedOptions = DeliveryOptions & { [K in keyof typeof INTERNAL]: 
   allowPrivateNetworks: boolean;
   /** Absent when off. */
   sendOnlyOnChange?: ResolvedChangeOptions;
+  /** Absent when off. */
+  durable?: PostgresOutbox;
 };
 
 /** Fills in defaults; throws a TypeError naming every option that is wrong and what it takes. */
@@ -162,6 +166,10 @@ export function resolveOptions(options: RudderStackIntegrationOptions): Resolved
     resolved.config = toConfigSource(options.config);
   }
   if (options.sendOnlyOnChange !== undefined) resolved.sendOnlyOnChange = resolveSendOnlyOnChange(options.sendOnlyOnChange, problems);
+  if (options.durable !== undefined) {
+    if (options.durable instanceof PostgresOutbox) resolved.durable = options.durable;
+    else problems.push(`durable must be a PostgresOutbox: new PostgresOutbox(pool), then await outbox.migrate() (got ${describeValue(options.durable)})`);
+  }
   if (problems.length > 0) throw invalidOptions(problems);
   return resolved;
 }

@@ -11,6 +11,8 @@ const DROP_REASONS: readonly DropReason[] = [
   'retries_exhausted',
   'closed',
   'close_timeout',
+  'expired',
+  'outbox_full',
 ];
 
 /** The integration's running counts; `snapshot` gives the plain-number form `stats()` returns. */
@@ -25,6 +27,9 @@ export class Counters {
   traitsDropped = 0;
   inFlight = 0;
   unchanged = 0;
+  persisted = 0;
+  claimed = 0;
+  parked = 0;
   readonly dropped = Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<DropReason, number>;
 
   snapshot(held: number): IntegrationStats {
@@ -41,6 +46,9 @@ export class Counters {
       queued: held - this.inFlight,
       inFlight: this.inFlight,
       unchanged: this.unchanged,
+      persisted: this.persisted,
+      claimed: this.claimed,
+      parked: this.parked,
     };
   }
 }

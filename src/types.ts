@@ -1,4 +1,5 @@
 /** Public types of the package: the shapes fixed by the API contract. */
+import type { PostgresOutbox } from './outbox/postgres-outbox';
 
 /** Exactly what Flagsmith stores for its RudderStack integration, one row per environment. */
 export interface RudderStackSettings {
@@ -213,8 +214,8 @@ export interface BatchResult {
   dataPlaneUrl: string;
   /** Events in the request. */
   events: number;
-  /** `'delivered'`, or the reason the events were dropped. */
-  result: 'delivered' | DropReason;
+  /** `'delivered'`, `'parked'` (durable outbox: back in the outbox, to be tried again), or the reason the events were dropped. */
+  result: 'delivered' | 'parked' | DropReason;
   /** HTTP attempts made for these events (0 when they were dropped before one). */
   attempts: number;
   /** The last attempt's HTTP status, when it had an answer. */
@@ -285,6 +286,13 @@ export interface RudderStackIntegrationOptions {
    * traits within `ttlMs` (counted in `stats().unchanged`). Off by default: every call is sent.
    */
   sendOnlyOnChange?: SendOnlyOnChangeOptions;
+  /**
+   * Keep every event in a PostgreSQL outbox until it is delivered, shared by every replica that
+   * uses the same table: nothing is lost to a crash, a restart or a long outage (see the README's
+   * "Durable delivery"). The hook does not change: events are written off the host's request, in
+   * group commits.
+   */
+  durable?: PostgresOutbox;
 }
 
 /** The `sendOnlyOnChange` option: `{ ttlMs, maxEntries }` in process, or `{ ttlMs, store }` shared. */
@@ -347,7 +355,11 @@ export type DropReason =
   | 'rejected'
   | 'retries_exhausted'
   | 'closed'
-  | 'close_timeout';
+  | 'close_timeout'
+  /** Durable outbox: older than its `maxAgeMs`, never delivered. */
+  | 'expired'
+  /** Durable outbox: among the oldest when it held more than `maxRows`. */
+  | 'outbox_full';
 
 /** What `stats()` returns: counters since construction, and what is held now. */
 export interface IntegrationStats {
@@ -375,4 +387,10 @@ export interface IntegrationStats {
   inFlight: number;
   /** Identifies not sent because `sendOnlyOnChange` found their traits already sent (or being sent). */
   unchanged: number;
+  /** Durable outbox: events this process wrote to it (they are then in the outbox, not in memory). */
+  persisted: number;
+  /** Durable outbox: rows this process took from it, to send them or to drop them (expired, outbox_full, integration removed). */
+  claimed: number;
+  /** Durable outbox: rows this process handed back to it, for any replica to send later (a retryable failure, a pause, close). */
+  parked: number;
 }

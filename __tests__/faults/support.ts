@@ -93,10 +93,24 @@ export function settingsFor(dataPlane: { url: string }, writeKey: string = WRITE
   return { api_key: writeKey, base_url: dataPlane.url };
 }
 
-/** Every hook call is accounted for exactly once (a split event adds events of its own). */
+/**
+ * Every hook call is accounted for exactly once (a split event adds events of its own; rows taken
+ * from a durable outbox are accounted for like hook calls): this equals `stats.received`.
+ */
 export function accountedFor(stats: IntegrationStats): number {
-  // `unchanged` (sendOnlyOnChange) is 0 unless that option is on.
-  return stats.skipped + (stats.unchanged ?? 0) + totalDropped(stats) + stats.delivered + stats.queued + stats.inFlight - stats.splitEvents;
+  // `unchanged` (sendOnlyOnChange) and the outbox's counts are 0 unless those options are on.
+  return (
+    stats.skipped +
+    stats.unchanged +
+    totalDropped(stats) +
+    stats.delivered +
+    stats.persisted +
+    stats.parked +
+    stats.queued +
+    stats.inFlight -
+    stats.splitEvents -
+    stats.claimed
+  );
 }
 
 export function totalDropped(stats: IntegrationStats): number {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Client, Pool } from 'pg';
-import type { SqlClient } from '../../src/settings/postgres-config-source';
+import type { SqlClient } from '../../src/sql';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 

@@ -32,6 +32,9 @@ export class Destination {
   #pausedUntil = 0;
   /** Consecutive pauses, for a growing cool-down; reset by a delivery. */
   #pauses = 0;
+  /** Durable outbox: until when (monotonic) its rows wait after a retryable failure, and how many failures in a row. */
+  #retryAt = 0;
+  #failures = 0;
   #flushTimer: NodeJS.Timeout | undefined;
 
   readonly #limits: DestinationLimits;
@@ -133,15 +136,36 @@ export class Destination {
     return coolDownMs;
   }
 
-  /** A delivery went through: the next pause starts from `pauseMs` again. */
+  /** A delivery went through: the next pause (and outbox back-off) starts from the beginning again. */
   delivered(): void {
     this.#pauses = 0;
+    this.#failures = 0;
+  }
+
+  /**
+   * Durable outbox: a retryable failure. Its rows wait in the outbox, not in memory, until
+   * `now + delayMs`; and one more failure in a row counts toward the backoff.
+   */
+  backOff(now: number, delayMs: number): void {
+    this.#retryAt = Math.max(this.#retryAt, now + delayMs);
+    this.#failures++;
+  }
+
+  /** Failures in a row since the last delivery (durable outbox). */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  /** Milliseconds until the destination takes outbox rows again: paused or backing off (0: now). */
+  outboxWaitMs(now: number): number {
+    return Math.max(0, this.#pausedUntil - now, this.#retryAt - now);
   }
 
   /** Lifts a pause and forgets earlier ones (its settings changed). */
   resume(): void {
     this.#pausedUntil = 0;
     this.#pauses = 0;
+    this.#retryAt = 0;
   }
 
   isPaused(now: number): boolean {
@@ -177,7 +201,7 @@ export class Destination {
 
   /** Nothing pending, in flight or timed, and no pause to remember: it can be forgotten. */
   isForgettable(): boolean {
-    return this.#pending.isEmpty() && this.#requestsInFlight === 0 && this.#flushTimer === undefined && this.#pauses === 0;
+    return this.#pending.isEmpty() && this.#requestsInFlight === 0 && this.#flushTimer === undefined && this.#pauses === 0 && this.#failures === 0;
   }
 
   /** A batch can be cut: something is due, or a full batch (by count or bytes) is waiting. */

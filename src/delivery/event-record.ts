@@ -32,4 +32,6 @@ export interface QueuedEvent {
   acceptedAt: number;
   /** Its sendOnlyOnChange claim, confirmed on delivery and released otherwise. */
   change?: ChangeClaim;
+  /** Its durable outbox row, once written there: delivery deletes it, a retryable failure hands it back. */
+  row?: string;
 }

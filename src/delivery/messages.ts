@@ -28,13 +28,26 @@ function destinationText(dataPlaneUrl: string, environmentKeys: readonly string[
   return `RudderStack data plane ${dataPlaneUrl} (environment ${named}${more})`;
 }
 
-export function pausedLine(destination: Shown, events: readonly QueuedEvent[], outcome: AttemptOutcome, coolDownMs: number): RequestLine {
+export function pausedLine(destination: Shown, events: readonly QueuedEvent[], outcome: AttemptOutcome, coolDownMs: number, durable: boolean): RequestLine {
+  const fate = durable ? 'wait in the outbox' : 'are dropped';
   return requestLine(
     destination,
     events,
     'paused',
     outcome,
-    (named) => `${named}: ${pauseReason(outcome)}. Events for it are dropped for ${Math.round(coolDownMs / 1000)} s, or until its settings change.`,
+    (named) => `${named}: ${pauseReason(outcome)}. Events for it ${fate} for ${Math.round(coolDownMs / 1000)} s, or until its settings change.`,
+  );
+}
+
+export function parkedLine(destination: Shown, events: readonly QueuedEvent[], outcome: AttemptOutcome | undefined, delayMs: number): RequestLine {
+  return requestLine(
+    destination,
+    events,
+    'parked',
+    outcome,
+    (named) =>
+      `${named}: ${events.length} event(s) not delivered (${outcome ? outcomeText(outcome) : 'no attempt'}); ` +
+      `they wait in the outbox, and any replica tries them again in ${Math.round(delayMs / 1000)} s`,
   );
 }
 
@@ -108,6 +121,31 @@ export function unexpectedText(error: unknown): string {
   return `unexpected delivery error: ${errorText(error)}`;
 }
 
+export function outboxWriteFailedText(error: unknown): string {
+  return (
+    `could not write events to the durable outbox: ${errorText(error, 400)}. They are kept in memory (up to maxQueueSize) ` +
+    'and sent from there; writing to the outbox is tried again by itself'
+  );
+}
+
+export function outboxFailedText(doing: string, error: unknown): string {
+  return `durable outbox: ${doing} failed: ${errorText(error, 400)}. Undelivered rows stay in the outbox, and it is tried again by itself`;
+}
+
+export function outboxDroppedText(count: number, outcome: 'skipped' | 'invalid_settings' | 'expired' | 'outbox_full', environmentKey?: string): string {
+  const of = environmentKey === undefined ? '' : ` of environment ${environmentKey}`;
+  switch (outcome) {
+    case 'skipped':
+      return `durable outbox: dropped ${count} undelivered event(s)${of}: the RudderStack integration is no longer enabled there`;
+    case 'invalid_settings':
+      return `durable outbox: dropped ${count} undelivered event(s)${of}: its RudderStack settings are not usable; correct them in the integration settings`;
+    case 'expired':
+      return `durable outbox: dropped ${count} event(s) older than maxAgeMs, never delivered: has the data plane been unreachable that long?`;
+    case 'outbox_full':
+      return `durable outbox: dropped the ${count} oldest event(s): the outbox held more than maxRows; is the data plane reachable?`;
+  }
+}
+
 export function reportThrewText(error: unknown): string {
   return `onBatchResult threw, and was ignored: ${errorText(error)}`;
 }
@@ -139,9 +177,9 @@ function outcomeText(outcome: AttemptOutcome): string {
 }
 
 /** A thrown value as text, without throwing in turn (what was thrown may come from hostile input). */
-function errorText(error: unknown): string {
+function errorText(error: unknown, maxLength = 200): string {
   try {
-    return String(error).slice(0, 200);
+    return String(error).slice(0, maxLength);
   } catch {
     return 'unreadable error';
   }

@@ -153,9 +153,9 @@ async function attemptUntilDecided(events: QueuedEvent[], loop: RetryLoop, whole
 }
 
 /** `Retry-After` when the data plane sent one (capped), else backoff with full jitter. */
-function retryDelayMs(outcome: AttemptOutcome, retry: number, loop: Pick<RetryLoop, 'policy' | 'random'>): number {
+export function retryDelayMs(outcome: AttemptOutcome | undefined, retry: number, loop: Pick<RetryLoop, 'policy' | 'random'>): number {
   const { policy } = loop;
-  if (outcome.kind === 'response' && outcome.retryAfterMs !== undefined) return Math.min(outcome.retryAfterMs, policy.maxRetryAfterMs);
+  if (outcome?.kind === 'response' && outcome.retryAfterMs !== undefined) return Math.min(outcome.retryAfterMs, policy.maxRetryAfterMs);
   return backoffDelayMs(retry, { baseDelayMs: policy.retryBaseDelayMs, maxDelayMs: policy.retryMaxDelayMs }, loop.random);
 }
 

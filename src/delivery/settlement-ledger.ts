@@ -20,10 +20,14 @@ export class SettlementLedger {
     return this.#unsettled;
   }
 
-  /** Accepts one event and returns its sequence number. */
-  accept(): number {
+  /**
+   * Accepts one event and returns its sequence number: the next one, or the one given (a second
+   * ledger that follows some of another's events uses their numbers).
+   */
+  accept(seq = this.#lastSeq + 1): number {
     this.#unsettled++;
-    return ++this.#lastSeq;
+    this.#lastSeq = Math.max(this.#lastSeq, seq);
+    return seq;
   }
 
   /** Accepts more events under an existing sequence number (the parts of a split event). */

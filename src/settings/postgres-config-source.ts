@@ -7,20 +7,9 @@
  * the integration's settings cache times lookups out and keeps serving the last good settings
  * for a bounded grace period (see settings-cache.ts).
  */
+import { driverError, quoteTableName, type SqlClient } from '../sql';
 import type { ConfigSource, RudderStackSettings } from '../types';
 import { validateSettings } from './validate';
-
-/** What this source needs of a PostgreSQL client; `pg`'s Pool and Client and PGlite all have it. */
-export interface SqlClient {
-  /** Runs a parameterized statement. */
-  query(
-    text: string,
-    values: unknown[],
-  ): Promise<{
-    /** The rows it returned. */
-    rows: unknown[];
-  }>;
-}
 
 /** Options of `new PostgresConfigSource(client, options)`. */
 export interface PostgresConfigSourceOptions {
@@ -70,8 +59,6 @@ export interface SaveResult {
   /** True when a soft-deleted row was switched back on. */
   revived: boolean;
 }
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
 export class PostgresConfigSource implements ConfigSource {
   readonly #client: SqlClient;
@@ -167,7 +154,8 @@ export class PostgresConfigSource implements ConfigSource {
     try {
       result = await this.#client.query(text, values);
     } catch (error) {
-      throw queryFailed(doing, error, values);
+      const { detail, code } = driverError(error, values);
+      throw new PostgresConfigSourceError('query_failed', `${doing} failed: ${detail}`, code);
     }
     if (!Array.isArray(result?.rows)) {
       throw new PostgresConfigSourceError('query_failed', `${doing} failed: the client's query() gave no rows array`);
@@ -180,31 +168,6 @@ export class PostgresConfigSource implements ConfigSource {
   }
 }
 
-/** Validates `table` or `schema.table` as plain SQL identifiers and double-quotes each part. */
-function quoteTableName(name: string, option: string): string {
-  const parts = typeof name === 'string' ? name.split('.') : [];
-  if (parts.length < 1 || parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part))) {
-    throw new TypeError(
-      `${option} must be "table" or "schema.table", each part a letter or underscore then up to 62 ` + 'letters, digits, underscores or dollar signs',
-    );
-  }
-  return parts.map((part) => `"${part}"`).join('.');
-}
-
 function notFound(): PostgresConfigSourceError {
   return new PostgresConfigSourceError('not_found', 'no live RudderStack settings for this environment');
-}
-
-/**
- * The driver's message, with every value this statement was given cut out: some driver
- * messages quote the input they refused, and the values include write keys.
- */
-function queryFailed(doing: string, error: unknown, values: unknown[]): PostgresConfigSourceError {
-  // Read by shape, not instanceof: errors from Node's own sockets may come from another realm.
-  const { message, code } = (typeof error === 'object' && error !== null ? error : {}) as { message?: unknown; code?: unknown };
-  let detail = typeof message === 'string' && message !== '' ? message : typeof code === 'string' ? code : 'the client rejected the query';
-  for (const value of values) {
-    if (typeof value === 'string' && value !== '') detail = detail.split(value).join('(value not shown)');
-  }
-  return new PostgresConfigSourceError('query_failed', `${doing} failed: ${detail}`, typeof code === 'string' ? code : undefined);
 }

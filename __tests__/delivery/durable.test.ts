@@ -1,0 +1,187 @@
+/**
+ * The durable outbox end to end: the real integration, the local data plane on 127.0.0.1, and
+ * the outbox table on the real PostgreSQL (CI) or PGlite (elsewhere; the helper says which).
+ */
+import { PostgresOutbox } from '../../src/outbox/postgres-outbox';
+import type { ConfigSource, IntegrationStats, RudderStackSettings } from '../../src/types';
+import { accountedFor, copiesByMessageId } from '../faults/support';
+import { captureLogger, closeHarnesses, createIntegration, identityContext, startDataPlane, waitFor } from '../helpers/harness';
+import { openTestDatabase, type TestDatabase } from '../helpers/postgres';
+
+const WRITE_KEY = 'wk_DURABLE_s3cr3t_8c1f2e';
+const ROTATED_KEY = 'wk_ROTATED_s3cr3t_41d9aa';
+
+let db: TestDatabase;
+let tableNumber = 0;
+
+beforeAll(async () => {
+  db = await openTestDatabase();
+});
+afterAll(() => db.close());
+afterEach(closeHarnesses);
+
+/** A fresh outbox table for each test: tests share one schema. */
+async function freshOutbox(options: ConstructorParameters<typeof PostgresOutbox>[1] = {}): Promise<PostgresOutbox> {
+  const outbox = new PostgresOutbox(db.client, { table: `outbox_${++tableNumber}`, ...options });
+  await outbox.migrate();
+  return outbox;
+}
+
+async function rowsOf(outbox: PostgresOutbox): Promise<number> {
+  return (await outbox.status()).pending;
+}
+
+/** A data plane that refuses everything with 503 while `down` is set. */
+async function switchableDataPlane(options: { writeKeys?: string[] } = {}) {
+  const state = { down: false };
+  const dataPlane = await startDataPlane({ ...options, randomFailures: { rate: 1, status: 503, random: () => (state.down ? 0 : 1) } });
+  return { dataPlane, state };
+}
+
+function expectAccounted(stats: IntegrationStats): void {
+  expect(accountedFor(stats)).toBe(stats.received);
+}
+
+function durableIntegration(outbox: PostgresOutbox, config: ConfigSource | Record<string, RudderStackSettings>, options: object = {}) {
+  return createIntegration({ config, durable: outbox, flushIntervalMs: 20, retryBaseDelayMs: 10, retryMaxDelayMs: 50, ...options });
+}
+
+describe('durable delivery (on the PostgreSQL or PGlite the notice above names)', () => {
+  it('writes every event to the outbox, sends it from there and deletes its row once delivered', async () => {
+    const dataPlane = await startDataPlane();
+    const outbox = await freshOutbox();
+    const integration = durableIntegration(outbox, { 'env-a': { api_key: WRITE_KEY, base_url: dataPlane.url } });
+
+    for (let i = 0; i < 250; i++) integration.postIdentityFetch(identityContext('env-a', `user-${i}`));
+    await integration.whenDurable();
+    expect(integration.stats().persisted).toBe(250);
+    await integration.flush();
+
+    expect(new Set(dataPlane.events.map((event) => event.userId)).size).toBe(250);
+    expect(await rowsOf(outbox)).toBe(0);
+    const stats = integration.stats();
+    expect(stats).toMatchObject({ received: 250, persisted: 250, delivered: 250, parked: 0, queued: 0, inFlight: 0 });
+    expectAccounted(stats);
+  });
+
+  it('keeps events in the table through an outage longer than the retry budget, and delivers them when it ends', async () => {
+    const { dataPlane, state } = await switchableDataPlane();
+    const outbox = await freshOutbox();
+    const integration = durableIntegration(outbox, { 'env-a': { api_key: WRITE_KEY, base_url: dataPlane.url } }, { maxRetryDurationMs: 50, maxRetries: 1 });
+    state.down = true;
+    for (let i = 0; i < 40; i++) integration.postIdentityFetch(identityContext('env-a', `user-${i}`));
+    await integration.whenDurable();
+    // Several tries while it is down, each beyond what the memory path would have allowed.
+    await waitFor(() => integration.stats().parked >= 80, 'the rows to be tried and handed back twice');
+    expect(await rowsOf(outbox)).toBe(40);
+    expect(dataPlane.events).toHaveLength(0);
+
+    state.down = false;
+    await waitFor(() => integration.stats().delivered >= 40, 'the backlog to be delivered after the outage');
+    await integration.flush();
+    await waitFor(() => copiesByMessageId(dataPlane.events).size === 40, 'every event');
+    expect(Object.values(integration.stats().dropped).every((count) => count === 0)).toBe(true);
+    await waitFor(() => integration.stats().inFlight === 0, 'the last request to settle');
+    expect(await rowsOf(outbox)).toBe(0);
+    expectAccounted(integration.stats());
+  });
+
+  it('leaves what close() could not deliver in the outbox, counted as parked, and a new process delivers it without being asked', async () => {
+    const { dataPlane, state } = await switchableDataPlane();
+    const outbox = await freshOutbox();
+    const config = { 'env-a': { api_key: WRITE_KEY, base_url: dataPlane.url } };
+    const first = durableIntegration(outbox, config);
+    state.down = true;
+    for (let i = 0; i < 30; i++) first.postIdentityFetch(identityContext('env-a', `user-${i}`));
+    await first.whenDurable();
+    await first.close({ timeoutMs: 200 });
+    const closed = first.stats();
+    expect(Object.values(closed.dropped).every((count) => count === 0)).toBe(true);
+    expect(closed.persisted).toBe(30);
+    expectAccounted(closed);
+    expect(await rowsOf(outbox)).toBe(30);
+
+    state.down = false;
+    const second = durableIntegration(outbox, config);
+    await waitFor(() => second.stats().delivered === 30, 'the next process to deliver the backlog by itself');
+    expect(copiesByMessageId(dataPlane.events).size).toBe(30);
+    await waitFor(() => second.stats().inFlight === 0, 'the deletes');
+    expect(await rowsOf(outbox)).toBe(0);
+  });
+
+  it('sends the backlog with the settings of the moment: a rotated write key applies to rows written before it', async () => {
+    const { dataPlane, state } = await switchableDataPlane({ writeKeys: [WRITE_KEY, ROTATED_KEY] });
+    const outbox = await freshOutbox();
+    const settings: Record<string, RudderStackSettings> = { 'env-a': { api_key: WRITE_KEY, base_url: dataPlane.url } };
+    const config: ConfigSource = { get: (key) => settings[key] ?? null };
+    const integration = durableIntegration(outbox, config);
+    state.down = true;
+    for (let i = 0; i < 10; i++) integration.postIdentityFetch(identityContext('env-a', `user-${i}`));
+    await integration.whenDurable();
+    await waitFor(() => integration.stats().parked >= 10, 'the rows to wait in the outbox');
+
+    settings['env-a'] = { api_key: ROTATED_KEY, base_url: dataPlane.url };
+    integration.invalidate('env-a');
+    state.down = false;
+    await waitFor(() => integration.stats().delivered === 10, 'the backlog');
+    expect(new Set(dataPlane.batches.map((batch) => batch.writeKey))).toEqual(new Set([ROTATED_KEY]));
+  });
+
+  it("drops a removed integration's rows, counted as skipped", async () => {
+    const { dataPlane, state } = await switchableDataPlane();
+    const outbox = await freshOutbox();
+    const settings: Record<string, RudderStackSettings> = { 'env-a': { api_key: WRITE_KEY, base_url: dataPlane.url } };
+    const integration = durableIntegration(outbox, { get: (key) => settings[key] ?? null });
+    state.down = true;
+    for (let i = 0; i < 12; i++) integration.postIdentityFetch(identityContext('env-a', `user-${i}`));
+    await integration.whenDurable();
+    await waitFor(() => integration.stats().parked >= 12, 'the rows to wait in the outbox');
+
+    delete settings['env-a'];
+    integration.invalidate('env-a');
+    await waitFor(() => integration.stats().skipped === 12, 'the rows to be dropped as skipped');
+    expect(await rowsOf(outbox)).toBe(0);
+    expect(dataPlane.events).toHaveLength(0);
+    expectAccounted(integration.stats());
+  });
+
+  it('holds no write key and no data plane URL in any row', async () => {
+    const { dataPlane, state } = await switchableDataPlane();
+    const outbox = await freshOutbox();
+    const integration = durableIntegration(outbox, { 'env-a': { api_key: WRITE_KEY, base_url: dataPlane.url } });
+    state.down = true;
+    for (let i = 0; i < 20; i++) integration.postIdentityFetch(identityContext('env-a', `user-${i}`));
+    await integration.whenDurable();
+    const { rows } = await db.client.query(`SELECT * FROM outbox_${tableNumber}`, []);
+    expect(rows).toHaveLength(20);
+    const text = JSON.stringify(rows);
+    expect(text).not.toContain(WRITE_KEY);
+    expect(text).not.toContain(dataPlane.url);
+    expect(text).toContain('user-0');
+  });
+
+  it('falls back to memory while the table is missing, says how to fix it, and writes to the outbox again once it exists', async () => {
+    const dataPlane = await startDataPlane();
+    const outbox = new PostgresOutbox(db.client, { table: `outbox_${++tableNumber}` });
+    const logger = captureLogger();
+    const integration = durableIntegration(outbox, { 'env-a': { api_key: WRITE_KEY, base_url: dataPlane.url } }, { logger });
+    for (let i = 0; i < 5; i++) integration.postIdentityFetch(identityContext('env-a', `before-${i}`));
+    await integration.flush();
+    expect(integration.stats()).toMatchObject({ delivered: 5, persisted: 0 });
+    expect(logger.warnings().some((line) => /outbox.migrate\(\)/.test(line))).toBe(true);
+
+    await outbox.migrate();
+    // The writer tries again after its back-off.
+    await waitFor(
+      () => {
+        integration.postIdentityFetch(identityContext('env-a', `after-${Math.random()}`));
+        return integration.stats().persisted > 0;
+      },
+      'writing to the outbox to resume',
+      15_000,
+    );
+    await integration.flush();
+    expectAccounted(integration.stats());
+    expect(Object.values(integration.stats().dropped).every((count) => count === 0)).toBe(true);
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * Group commit into the durable outbox: events serialized off the hook wait here a few
+ * milliseconds, then go to the table in one statement, one commit at a time. While a commit is
+ * in flight the next group gathers, so the statement count falls as the load rises.
+ */
+import type { OutboxEntry, PostgresOutbox } from '../outbox/postgres-outbox';
+import { monotonicMs } from '../timers';
+import type { Destination } from './destination';
+import type { QueuedEvent } from './event-record';
+
+/** How groups are cut: whichever comes first. */
+export const GROUP_COMMIT = {
+  /** Longest an event waits for its group. */
+  delayMs: 5,
+  /** Events in one statement. */
+  maxEvents: 1_000,
+  /** Event bytes in one statement. */
+  maxBytes: 4_000_000,
+  /** After a failed commit, events take the memory path this long, doubling per failure... */
+  retryAfterMs: 1_000,
+  /** ...up to this. */
+  maxRetryAfterMs: 30_000,
+} as const;
+
+/** One event to write, and the destination it was routed to (in memory only: rows hold no destination). */
+export interface WriteItem {
+  event: QueuedEvent;
+  destination: Destination;
+}
+
+export interface WriterHandlers {
+  /** True when this process should send the row itself, claimed at once; `already` rows of this group go there too. */
+  sendsHere(destination: Destination, already: number): boolean;
+  /** The group is in the outbox: `ids[i]` is item i's row, `sentHere[i]` whether this process claimed it. */
+  committed(items: WriteItem[], ids: string[], sentHere: boolean[]): void;
+  /** The group could not be written. */
+  failed(items: WriteItem[], error: unknown): void;
+}
+
+export class OutboxWriter {
+  #group: WriteItem[] = [];
+  #groupBytes = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #committing: Promise<void> | undefined;
+  /** Failed commits in a row, and until when (monotonic) events take the memory path. */
+  #failures = 0;
+  #unavailableUntil = 0;
+  readonly #idleWaiters: Array<() => void> = [];
+
+  readonly #outbox: PostgresOutbox;
+  readonly #owner: string;
+  readonly #handlers: WriterHandlers;
+
+  constructor(outbox: PostgresOutbox, owner: string, handlers: WriterHandlers) {
+    this.#outbox = outbox;
+    this.#owner = owner;
+    this.#handlers = handlers;
+  }
+
+  /** False for a while after a failed commit: events then take the memory path, and writing is tried again after it. */
+  isAvailable(): boolean {
+    return this.#failures === 0 || monotonicMs() >= this.#unavailableUntil;
+  }
+
+  write(event: QueuedEvent, destination: Destination): void {
+    this.#group.push({ event, destination });
+    this.#groupBytes += event.json.length;
+    if (this.#group.length >= GROUP_COMMIT.maxEvents || this.#groupBytes >= GROUP_COMMIT.maxBytes) this.commitNow();
+    else this.#timer ??= setTimeout(() => this.commitNow(), GROUP_COMMIT.delayMs);
+  }
+
+  /** Commits the gathered group without waiting out the delay (flush, close). */
+  commitNow(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#committing || this.#group.length === 0) return this.#notifyIfIdle();
+    this.#committing = this.#commit().finally(() => {
+      this.#committing = undefined;
+      if (this.#group.length > 0) this.commitNow();
+      else this.#notifyIfIdle();
+    });
+  }
+
+  /** Resolves when nothing is gathered or being committed. */
+  whenIdle(): Promise<void> {
+    if (!this.#committing && this.#group.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  async #commit(): Promise<void> {
+    const items = this.#group.splice(0, GROUP_COMMIT.maxEvents);
+    this.#groupBytes = this.#group.reduce((bytes, item) => bytes + item.event.json.length, 0);
+    const sentHere = this.#chooseSentHere(items);
+    const entries: OutboxEntry[] = items.map(({ event }, i) => ({
+      environmentKey: event.environmentKey,
+      json: event.json,
+      acceptedAtMs: Date.now() - (monotonicMs() - event.acceptedAt),
+      mine: sentHere[i]!,
+    }));
+    let ids: string[];
+    try {
+      ids = await this.#outbox.insert(entries, this.#owner);
+    } catch (error) {
+      this.#failures++;
+      this.#unavailableUntil = monotonicMs() + Math.min(GROUP_COMMIT.maxRetryAfterMs, GROUP_COMMIT.retryAfterMs * 2 ** (this.#failures - 1));
+      this.#handlers.failed(items, error);
+      return;
+    }
+    this.#failures = 0;
+    this.#handlers.committed(items, ids, sentHere);
+  }
+
+  #chooseSentHere(items: WriteItem[]): boolean[] {
+    const counts = new Map<Destination, number>();
+    return items.map(({ destination }) => {
+      const already = counts.get(destination) ?? 0;
+      const here = this.#handlers.sendsHere(destination, already);
+      if (here) counts.set(destination, already + 1);
+      return here;
+    });
+  }
+
+  #notifyIfIdle(): void {
+    if (this.#committing || this.#group.length > 0) return;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+}
