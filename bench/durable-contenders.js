@@ -170,47 +170,54 @@ async function rudderRedisContender(ctx) {
 }
 
 /**
- * The database limit: the same events as rows of the outbox's shape, inserted in batches,
- * claimed and deleted on one connection, one batch after another; no HTTP, no plugin. How fast
- * this PostgreSQL carries them at all.
+ * The database limit: the same events as rows of the outbox's table, written in groups, claimed
+ * and deleted with the outbox's own statements, on one connection, one group after another; no
+ * HTTP and no plugin. How fast this PostgreSQL carries them at all.
  */
 async function databaseLimit(ctx) {
   const { n, seed, environmentKey, dbBatch } = ctx;
+  const { outboxStatements } = require('../dist/outbox/statements');
+  const sql = outboxStatements(`"${ctx.table}"`, ctx.table);
   const pool = newPool(ctx, { max: 1 });
   const statements = countStatements(pool);
   await recreateTable(pool, ctx.table);
-  const insert = `INSERT INTO ${ctx.table} (environment_key, event) SELECT $1, e::jsonb FROM unnest($2::text[]) AS e`;
-  const claim =
-    `UPDATE ${ctx.table} SET claimed_by = $1, attempts = attempts + 1, available_at = now() + interval '30 seconds' ` +
-    `WHERE id IN (SELECT id FROM ${ctx.table} WHERE available_at <= now() ORDER BY available_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) ` +
-    `RETURNING id, event::text AS event`;
-  const remove = `DELETE FROM ${ctx.table} WHERE id = ANY($1::bigint[])`;
-  const rows = [];
+  const groups = [];
   let carried = 0;
   let bytes = 0;
   return {
     kind: 'batches',
     prepare() {
-      for (let i = 0; i < n; i++) {
-        const json = JSON.stringify(plugin.buildIdentifyMessage({ environmentKey, identity: { identifier: userIdOf(i) }, flags: flagsFor(seed, i) }));
-        bytes += Buffer.byteLength(json);
-        rows.push(json);
+      for (let start = 0; start < n; start += dbBatch) {
+        const events = [];
+        for (let i = start; i < Math.min(start + dbBatch, n); i++) {
+          events.push(JSON.stringify(plugin.buildIdentifyMessage({ environmentKey, identity: { identifier: userIdOf(i) }, flags: flagsFor(seed, i) })));
+        }
+        bytes += events.reduce((sum, e) => sum + Buffer.byteLength(e), 0);
+        groups.push({ count: events.length, text: events.join('\n') });
       }
       statements.reset();
     },
     async run() {
-      for (let start = 0; start < n; start += dbBatch) {
-        await pool.query(insert, [environmentKey, rows.slice(start, start + dbBatch)]);
-        const claimed = await pool.query(claim, ['bench-limit', dbBatch]);
-        await pool.query(remove, [claimed.rows.map((r) => r.id)]);
+      for (const group of groups) {
+        const acceptedMs = new Array(group.count).fill(Date.now());
+        await pool.query(sql.insert, [
+          new Array(group.count).fill(environmentKey),
+          group.text,
+          acceptedMs,
+          new Array(group.count).fill(false),
+          'bench-limit',
+          30_000,
+        ]);
+        const claimed = await pool.query(sql.claim, [environmentKey, 'bench-limit', 30_000, dbBatch]);
+        await pool.query(sql.remove, [claimed.rows.map((r) => r.id)]);
         carried += claimed.rows.length;
       }
     },
-    batches: () => Math.ceil(n / dbBatch),
+    batches: () => groups.length,
     acked: () => carried,
     failed: () => n - carried,
     async report() {
-      const left = Number((await pool.query(`SELECT count(*) AS left FROM ${ctx.table}`)).rows[0].left);
+      const left = Number((await pool.query(`SELECT count(*) AS left FROM "${ctx.table}"`)).rows[0].left);
       return { statements: statements.snapshot(), rowsLeft: left, meanEventBytes: bytes / n, table: await tableHealth(pool, ctx.table) };
     },
     close: () => pool.end(),
