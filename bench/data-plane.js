@@ -1,8 +1,8 @@
 'use strict';
 /**
  * The runners' side of the bench data plane (bench/server.js): starts it in its own process and
- * talks to it over IPC, one request and one answer at a time; and a port that refuses
- * connections, for outages.
+ * talks to it over IPC, one request and one answer at a time; reads a run's verdict from its
+ * count; and gives a port that refuses connections, for outages.
  */
 const { fork } = require('node:child_process');
 const net = require('node:net');
@@ -45,6 +45,43 @@ async function startServer() {
   };
 }
 
+/** A contender's job: what its process is to feed, and to which data plane. */
+function jobFor(args, contender, n, url, extra = {}) {
+  return {
+    contender,
+    url,
+    writeKey: WRITE_KEY,
+    environmentKey: ENVIRONMENT_KEY,
+    seed: args.seed,
+    n,
+    burst: args.burst,
+    window: args.window,
+    mode: 'measure',
+    // At least 1 000 events/s, or it is a failure; keeps every run bounded.
+    timeoutMs: 30_000 + n,
+    ...extra,
+  };
+}
+
+/**
+ * What went wrong in a contender's run, by the client's own account and, unless it delivers
+ * nothing (`delivers: false`), by the data plane's count of its `n` events; empty when it verified.
+ */
+function runProblems(result, n, { delivers = true } = {}) {
+  const problems = [];
+  if (result.error) problems.push(result.error);
+  const s = result.server;
+  if (delivers && !s.verified) {
+    problems.push(
+      `data plane: ${s.unique} of ${n} identities delivered (${s.missing} missing, ${s.corrupt} corrupt, ${s.extra} extra, ${s.duplicates} duplicates, ` +
+        `${s.rejectedRequests} rejected requests)${s.problems.length ? `: ${s.problems.join('; ')}` : ''}`,
+    );
+  }
+  if (result.clientFailed) problems.push(`client reported ${result.clientFailed} failed event(s)`);
+  if (result.thrown) problems.push(`${result.thrown} call(s) threw`);
+  return problems;
+}
+
 /** A loopback port nothing listens on: connections are refused. */
 function closedPort() {
   return new Promise((resolve, reject) => {
@@ -57,4 +94,4 @@ function closedPort() {
   });
 }
 
-module.exports = { startServer, closedPort, WRITE_KEY, ENVIRONMENT_KEY };
+module.exports = { startServer, closedPort, runProblems, jobFor };

@@ -14,13 +14,14 @@
  * --durable-outage feeds the outbox with the data plane refusing and samples RSS as the backlog
  * builds. Both print tables and write an SVG chart (bench/svg-chart.js) to bench/results/.
  */
-const { fork } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { randomBytes } = require('node:crypto');
+const { parseArgs: parseCommandLine } = require('node:util');
 const { DURABLE_CONTENDERS } = require('./durable-contenders');
-const { startServer, closedPort, WRITE_KEY, ENVIRONMENT_KEY } = require('./data-plane');
+const { startServer, closedPort, runProblems, jobFor } = require('./data-plane');
+const { forkJob } = require('./fork-job');
 const { DEFAULT_SEED } = require('./workload');
 const { sleep } = require('./feeder');
 const { dropTable } = require('./outbox-table');
@@ -38,105 +39,64 @@ const OUTBOX_TABLE = `bench_durable_outbox_${RUN_ID}`;
 const LIMIT_TABLE = `bench_durable_limit_${RUN_ID}`;
 const RESULTS = path.join(__dirname, 'results');
 
+/** Options that take a whole number, by name, with their defaults. */
+const NUMBERS = {
+  n: 100_000,
+  'rudder-n': 300,
+  rounds: 3,
+  kills: 10,
+  'kill-rate': 100,
+  'kill-min-ms': 300,
+  'kill-max-ms': 1_500,
+  'final-ms': 1_000,
+  'lease-ms': 5_000,
+  seed: DEFAULT_SEED,
+  burst: 10,
+  window: 1_000,
+  // The outbox's own group size: a commit holds at most this many events, a claim takes at most this many rows.
+  'db-batch': require('../dist/delivery/outbox-writer').GROUP_COMMIT.maxEvents,
+  'outage-n': 1_000_000,
+  'sample-ms': 500,
+};
+
 function parseArgs(argv) {
+  const { values } = parseCommandLine({
+    args: argv,
+    options: {
+      durable: { type: 'boolean' },
+      'durable-outage': { type: 'boolean' },
+      'rudder-single-processor': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
+      only: { type: 'string' },
+      chart: { type: 'string' },
+      'database-url': { type: 'string', default: process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test' },
+      'redis-url': { type: 'string', default: process.env.REDIS_URL || 'redis://127.0.0.1:6379' },
+      ...Object.fromEntries(Object.keys(NUMBERS).map((name) => [name, { type: 'string' }])),
+    },
+  });
+  if (values.help) {
+    console.log(fs.readFileSync(__filename, 'utf8').split('*/')[0]);
+    process.exit(0);
+  }
   const args = {
-    outage: false,
-    n: 100_000,
-    rudderN: 300,
-    rounds: 3,
-    kills: 10,
-    killRate: 100,
-    killMinMs: 300,
-    killMaxMs: 1_500,
-    finalMs: 1_000,
-    leaseMs: 5_000,
-    rudderMultiProcessor: true,
-    seed: DEFAULT_SEED,
-    burst: 10,
-    window: 1_000,
-    // The outbox's own group size: a commit holds at most this many events, a claim takes at most this many rows.
-    dbBatch: require('../dist/delivery/outbox-writer').GROUP_COMMIT.maxEvents,
-    outageN: 1_000_000,
-    sampleMs: 500,
-    only: Object.keys(DURABLE_CONTENDERS),
-    chart: undefined,
-    json: false,
-    databaseUrl: process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
-    redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+    outage: values['durable-outage'] === true,
+    rudderMultiProcessor: !values['rudder-single-processor'],
+    json: values.json === true,
+    only: values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(DURABLE_CONTENDERS),
+    databaseUrl: values['database-url'],
+    redisUrl: values['redis-url'],
   };
-  const ints = {
-    '--n': 'n',
-    '--rudder-n': 'rudderN',
-    '--rounds': 'rounds',
-    '--kill-rate': 'killRate',
-    '--kill-min-ms': 'killMinMs',
-    '--kill-max-ms': 'killMaxMs',
-    '--final-ms': 'finalMs',
-    '--lease-ms': 'leaseMs',
-    '--seed': 'seed',
-    '--burst': 'burst',
-    '--window': 'window',
-    '--db-batch': 'dbBatch',
-    '--outage-n': 'outageN',
-    '--sample-ms': 'sampleMs',
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (ints[flag]) {
-      const v = Number(value().replace(/_/g, ''));
-      if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} needs a whole number >= 1`);
-      args[ints[flag]] = v;
-      continue;
-    }
-    switch (flag) {
-      case '--durable':
-        break;
-      case '--durable-outage':
-        args.outage = true;
-        break;
-      case '--kills': {
-        const v = Number(value());
-        if (!Number.isInteger(v) || v < 0) throw new Error('--kills needs a whole number >= 0');
-        args.kills = v;
-        break;
-      }
-      case '--rudder-single-processor':
-        args.rudderMultiProcessor = false;
-        break;
-      case '--only':
-        args.only = value()
-          .split(',')
-          .map((s) => s.trim());
-        break;
-      case '--chart':
-        args.chart = value();
-        break;
-      case '--json':
-        args.json = true;
-        break;
-      case '--database-url':
-        args.databaseUrl = value();
-        break;
-      case '--redis-url':
-        args.redisUrl = value();
-        break;
-      case '--help':
-        console.log(fs.readFileSync(__filename, 'utf8').split('*/')[0]);
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown option ${flag}`);
-    }
+  for (const [name, fallback] of Object.entries(NUMBERS)) {
+    const key = name.replace(/-(\w)/g, (_, c) => c.toUpperCase());
+    const v = values[name] === undefined ? fallback : Number(values[name].replace(/_/g, ''));
+    if (!Number.isInteger(v) || v < (name === 'kills' ? 0 : 1)) throw new Error(`--${name} needs a whole number >= ${name === 'kills' ? 0 : 1}`);
+    args[key] = v;
   }
   for (const name of args.only)
     if (!DURABLE_CONTENDERS[name]) throw new Error(`unknown contender "${name}" (known: ${Object.keys(DURABLE_CONTENDERS).join(', ')})`);
   if (args.killMaxMs < args.killMinMs) throw new Error('--kill-max-ms must be at least --kill-min-ms');
-  args.chart ??= path.join(RESULTS, args.outage ? 'durable-outage.svg' : 'durable.svg');
+  args.chart = values.chart ?? path.join(RESULTS, args.outage ? 'durable-outage.svg' : 'durable.svg');
   return args;
 }
 
@@ -149,50 +109,6 @@ function commandLine(args) {
     (args.rudderMultiProcessor ? '' : ' --rudder-single-processor') +
     only
   );
-}
-
-/** A forked contender process: its messages, its exit, the tail of its output. */
-function forkJob(script, job) {
-  const child = fork(path.join(__dirname, script), [JSON.stringify(job)], {
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    execArgv: ['--max-old-space-size=4096'],
-  });
-  let output = '';
-  const keep = (chunk) => {
-    output = (output + chunk.toString()).slice(-2_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const messages = [];
-  child.on('message', (msg) => messages.push(msg));
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
-  return {
-    child,
-    exited,
-    /** The first message that matches, or null when the process exits without one. */
-    waitFor(match) {
-      const found = messages.find(match);
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve) => {
-        const onMessage = (msg) => {
-          if (!match(msg)) return;
-          child.off('message', onMessage);
-          resolve(msg);
-        };
-        child.on('message', onMessage);
-        void exited.then(() => {
-          child.off('message', onMessage);
-          resolve(messages.find(match) ?? null);
-        });
-      });
-    },
-    /** The process's last message once it has exited (its result), or a failure saying how it ended. */
-    async result(name) {
-      const how = await exited;
-      const last = messages.filter((m) => m.contender).pop();
-      return last ?? { contender: name, ok: false, error: `exited ${how} without a result: ${output.trim()}` };
-    },
-  };
 }
 
 /** What the run's stores hold: the two tables, and the Redis keys under the run's prefix. */
@@ -223,48 +139,33 @@ function stores(args) {
   };
 }
 
-function baseJob(args, name, url) {
-  return {
-    contender: name,
-    url,
-    writeKey: WRITE_KEY,
-    environmentKey: ENVIRONMENT_KEY,
-    seed: args.seed,
-    burst: args.burst,
-    window: args.window,
+/** A contender's job (bench/data-plane.js's), with where the durable contenders keep their events. */
+function durableJob(args, name, n, url, extra) {
+  return jobFor(args, name, n, url, {
     databaseUrl: args.databaseUrl,
     redisUrl: args.redisUrl,
     redisPrefix: `bench-durable-${randomBytes(4).toString('hex')}`,
     rudderMultiProcessor: args.rudderMultiProcessor,
     table: name === LIMIT ? LIMIT_TABLE : OUTBOX_TABLE,
     dbBatch: args.dbBatch,
-  };
+    ...extra,
+  });
 }
 
 /** One timed, verified run of one contender (bench/child.js, as `npm run bench` runs them). */
 async function measure(ctx, name) {
   const { args, server, store } = ctx;
   const n = name === RUDDER ? args.rudderN : args.n;
-  const job = { ...baseJob(args, name, server.url), n, mode: 'measure', timeoutMs: 30_000 + n * (name === RUDDER ? 100 : 1) };
+  // rudder-sdk-node + Redis sends about 20 events a second: its deadline allows for 10.
+  const job = durableJob(args, name, n, server.url, { timeoutMs: 30_000 + n * (name === RUDDER ? 100 : 1) });
   await store.dropTables();
   await server.reset(n, args.seed);
-  const result = await forkJob('child.js', job).result(name);
+  const result = await forkJob('child.js', job).result();
   result.server = await server.report();
   await store.dropTables();
   await store.deleteRedisKeys(job.redisPrefix);
-  const problems = [];
-  if (result.error) problems.push(result.error);
-  if (name === LIMIT) {
-    if (result.report && result.report.rowsLeft !== 0) problems.push(`${result.report.rowsLeft} rows left in the table`);
-  } else if (!result.server.verified) {
-    const s = result.server;
-    problems.push(
-      `data plane: ${s.unique} of ${n} identities delivered (${s.missing} missing, ${s.corrupt} corrupt, ${s.extra} extra, ${s.duplicates} duplicates, ` +
-        `${s.rejectedRequests} rejected requests)${s.problems.length ? `: ${s.problems.join('; ')}` : ''}`,
-    );
-  }
-  if (result.clientFailed) problems.push(`client reported ${result.clientFailed} failed event(s)`);
-  if (result.thrown) problems.push(`${result.thrown} call(s) threw`);
+  const problems = runProblems(result, n, { delivers: name !== LIMIT });
+  if (name === LIMIT && result.report && result.report.rowsLeft !== 0) problems.push(`${result.report.rowsLeft} rows left in the table`);
   result.verified = problems.length === 0 && result.ok === true;
   if (!result.verified) result.failure = problems.join('; ') || 'client did not finish';
   return result;
@@ -292,9 +193,9 @@ const total = (ranges) => ranges.reduce((sum, [from, to]) => sum + Math.max(0, t
  */
 async function crashRun(ctx, name) {
   const { args, server, store } = ctx;
-  const job = baseJob(args, name, server.url);
   const cap = Math.ceil(args.killRate * ((args.kills * args.killMaxMs + args.finalMs) / 1000) * 1.5) + 100;
   const timeoutMs = 120_000 + cap * 60 + args.leaseMs;
+  const job = durableJob(args, name, cap, server.url, { mode: 'kill', ratePerSec: args.killRate, leaseMs: args.leaseMs, timeoutMs });
   const file = path.join(os.tmpdir(), `bench-durable-${process.pid}-${randomBytes(4).toString('hex')}.marks`);
   await store.dropTables();
   await server.reset(cap, args.seed);
@@ -305,24 +206,13 @@ async function crashRun(ctx, name) {
   let failure;
   const incarnation = (to, final) => {
     writeMarks(file, from, from);
-    return forkJob('durable-child.js', {
-      ...job,
-      mode: 'kill',
-      from,
-      to,
-      n: to - from,
-      final,
-      ratePerSec: args.killRate,
-      progressFile: file,
-      leaseMs: args.leaseMs,
-      timeoutMs,
-    });
+    return forkJob('durable-child.js', { ...job, from, to, n: to - from, final, progressFile: file });
   };
   for (let k = 0; k < args.kills && from < cap; k++) {
     const run = incarnation(cap, false);
     const ready = await run.waitFor((m) => m.feeding);
     if (!ready) {
-      failure = `incarnation ${k + 1}: ${(await run.result(name)).error}`;
+      failure = `incarnation ${k + 1}: ${(await run.result()).error}`;
       break;
     }
     startupMs.push(ready.startupMs);
@@ -341,7 +231,7 @@ async function crashRun(ctx, name) {
     const run = incarnation(to, true);
     const ready = await run.waitFor((m) => m.feeding);
     if (ready) startupMs.push(ready.startupMs);
-    final = await run.result(name);
+    final = await run.result();
     if (final.error) failure = `last incarnation: ${final.error}`;
     accepted.push([from, to]);
     kept.push([from, to]);
@@ -647,14 +537,12 @@ async function outageMode(ctx) {
   const port = await closedPort();
   await store.dropTables();
   progress(args, `outage: ${args.outageN.toLocaleString('en-US')} events into the outbox, data plane refusing (127.0.0.1:${port}) ... `);
-  const job = {
-    ...baseJob(args, OUTBOX, `http://127.0.0.1:${port}`),
-    n: args.outageN,
+  const job = durableJob(args, OUTBOX, args.outageN, `http://127.0.0.1:${port}`, {
     mode: 'outage',
     ackOn: 'persisted',
     sampleMs: args.sampleMs,
     timeoutMs: 60_000 + args.outageN,
-  };
+  });
   const r = await forkJob('durable-child.js', job).result(OUTBOX);
   await store.dropTables();
   ctx.machine.loadavgEnd = os.loadavg();

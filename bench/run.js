@@ -13,12 +13,12 @@
  * plane verified exactly N distinct, correct events and the client reported no failure;
  * otherwise it is reported as FAILED and not timed. Exit code 1 when any run failed.
  */
-const { fork } = require('node:child_process');
 const path = require('node:path');
 const { CONTENDERS } = require('./contenders');
 const { DEFAULT_SEED } = require('./workload');
 const report = require('./report');
-const { startServer, closedPort, WRITE_KEY, ENVIRONMENT_KEY } = require('./data-plane');
+const { startServer, closedPort, runProblems, jobFor } = require('./data-plane');
+const { forkJob } = require('./fork-job');
 
 function parseArgs(argv) {
   const args = {
@@ -99,47 +99,15 @@ function parseArgs(argv) {
 }
 
 function runChild(job, args) {
-  return new Promise((resolve) => {
-    const execArgv = ['--max-old-space-size=4096'];
-    if (args.profile && job.contender.startsWith('plugin')) {
-      execArgv.push(
-        '--cpu-prof',
-        `--cpu-prof-dir=${path.join(__dirname, 'profiles')}`,
-        `--cpu-prof-name=${job.contender.replace(/\W+/g, '-')}-${job.n}-${Date.now()}.cpuprofile`,
-      );
-    }
-    const child = fork(path.join(__dirname, 'child.js'), [JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv });
-    let output = '';
-    const keep = (chunk) => {
-      output = (output + chunk.toString()).slice(-2_000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    let result;
-    child.on('message', (msg) => {
-      result = msg;
-    });
-    child.on('exit', (code, signal) => {
-      resolve(result ?? { contender: job.contender, n: job.n, ok: false, error: `exited ${code ?? signal} without a result: ${output.trim()}` });
-    });
-  });
-}
-
-function jobFor(args, contender, n, url, extra = {}) {
-  return {
-    contender,
-    url,
-    writeKey: WRITE_KEY,
-    environmentKey: ENVIRONMENT_KEY,
-    seed: args.seed,
-    n,
-    burst: args.burst,
-    window: args.window,
-    mode: 'measure',
-    // At least 1 000 events/s, or it is a failure; keeps every run bounded.
-    timeoutMs: 30_000 + n,
-    ...extra,
-  };
+  const execArgv = [];
+  if (args.profile && job.contender.startsWith('plugin')) {
+    execArgv.push(
+      '--cpu-prof',
+      `--cpu-prof-dir=${path.join(__dirname, 'profiles')}`,
+      `--cpu-prof-name=${job.contender.replace(/\W+/g, '-')}-${job.n}-${Date.now()}.cpuprofile`,
+    );
+  }
+  return forkJob('child.js', job, execArgv).result();
 }
 
 /** One timed, verified run of one contender. */
@@ -148,17 +116,7 @@ async function measure(server, args, contender, n) {
   const result = await runChild(jobFor(args, contender, n, server.url), args);
   // The data plane's count is final once the client saw every answer.
   result.server = await server.report();
-  const problems = [];
-  if (result.error) problems.push(result.error);
-  if (!result.server.verified) {
-    problems.push(
-      `data plane: ${result.server.unique} of ${n} identities delivered (${result.server.missing} missing, ${result.server.corrupt} corrupt, ` +
-        `${result.server.extra} extra, ${result.server.duplicates} duplicates, ${result.server.rejectedRequests} rejected requests)` +
-        (result.server.problems.length ? `: ${result.server.problems.join('; ')}` : ''),
-    );
-  }
-  if (result.clientFailed) problems.push(`client reported ${result.clientFailed} failed event(s)`);
-  if (result.thrown) problems.push(`${result.thrown} call(s) threw`);
+  const problems = runProblems(result, n);
   result.verified = problems.length === 0 && result.ok === true;
   if (!result.verified) result.failure = problems.join('; ') || 'client did not finish';
   return result;
