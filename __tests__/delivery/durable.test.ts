@@ -2,11 +2,12 @@
  * The durable outbox end to end: the real integration, the local data plane on 127.0.0.1, and
  * the outbox table on the real PostgreSQL (CI) or PGlite (elsewhere; the helper says which).
  */
+import { Pool } from 'pg';
 import { PostgresOutbox } from '../../src/outbox/postgres-outbox';
 import type { ConfigSource, IntegrationStats, RudderStackSettings } from '../../src/types';
 import { accountedFor, copiesByMessageId } from '../faults/support';
 import { captureLogger, closeHarnesses, createIntegration, identityContext, startDataPlane, waitFor } from '../helpers/harness';
-import { openTestDatabase, type TestDatabase } from '../helpers/postgres';
+import { databaseUrl, openTestDatabase, type TestDatabase } from '../helpers/postgres';
 
 const WRITE_KEY = 'wk_DURABLE_s3cr3t_8c1f2e';
 const ROTATED_KEY = 'wk_ROTATED_s3cr3t_41d9aa';
@@ -183,5 +184,72 @@ describe('durable delivery (on the PostgreSQL or PGlite the notice above names)'
     await integration.flush();
     expectAccounted(integration.stats());
     expect(Object.values(integration.stats().dropped).every((count) => count === 0)).toBe(true);
+  });
+
+  it('keeps the rows of a destination paused on a 401 in the outbox, and sends them once its settings are fixed', async () => {
+    const dataPlane = await startDataPlane({ writeKeys: [ROTATED_KEY] });
+    const outbox = await freshOutbox();
+    const settings: Record<string, RudderStackSettings> = { 'env-a': { api_key: WRITE_KEY, base_url: dataPlane.url } };
+    const integration = durableIntegration(outbox, { get: (key) => settings[key] ?? null });
+    for (let i = 0; i < 15; i++) integration.postIdentityFetch(identityContext('env-a', `user-${i}`));
+    await integration.flush();
+    expect(integration.stats()).toMatchObject({ delivered: 0, parked: 15 });
+    expect(integration.stats().dropped.rejected).toBe(0);
+    expect(await rowsOf(outbox)).toBe(15);
+
+    settings['env-a'] = { api_key: ROTATED_KEY, base_url: dataPlane.url };
+    integration.invalidate('env-a');
+    await waitFor(() => integration.stats().delivered === 15, 'the paused backlog to go once the key is fixed');
+    expect(copiesByMessageId(dataPlane.events).size).toBe(15);
+  });
+
+  it('falls back to memory while the database cannot be reached: nothing reaches the hook, nothing is lost', async () => {
+    const dataPlane = await startDataPlane();
+    const unreachable = new Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/test', connectionTimeoutMillis: 500 });
+    unreachable.on('error', () => undefined);
+    const logger = captureLogger();
+    const integration = durableIntegration(new PostgresOutbox(unreachable), { 'env-a': { api_key: WRITE_KEY, base_url: dataPlane.url } }, { logger });
+    for (let i = 0; i < 20; i++) integration.postIdentityFetch(identityContext('env-a', `user-${i}`));
+    await integration.whenDurable();
+    await integration.flush();
+    expect(integration.stats()).toMatchObject({ received: 20, delivered: 20, persisted: 0 });
+    expect(logger.warnings().filter((line) => /could not write events to the durable outbox/.test(line))).toHaveLength(1);
+    await integration.close();
+    await unreachable.end();
+  });
+
+  it('falls back to memory when the database is too slow to answer within statementTimeoutMs', async () => {
+    const dataPlane = await startDataPlane();
+    const stalled = { query: () => new Promise<never>(() => undefined) };
+    const integration = durableIntegration(new PostgresOutbox(stalled, { statementTimeoutMs: 100 }), {
+      'env-a': { api_key: WRITE_KEY, base_url: dataPlane.url },
+    });
+    for (let i = 0; i < 10; i++) integration.postIdentityFetch(identityContext('env-a', `user-${i}`));
+    await integration.flush();
+    expect(integration.stats()).toMatchObject({ delivered: 10, persisted: 0 });
+    expectAccounted(integration.stats());
+  });
+
+  it('falls back to memory on a read-only database, and says to point the outbox at the primary', async () => {
+    if (db.kind !== 'postgresql') {
+      console.info('read-only database test skipped: it needs a PostgreSQL server session (CI runs it)');
+      return;
+    }
+    const dataPlane = await startDataPlane();
+    const outbox = await freshOutbox();
+    const readOnly = new Pool({ connectionString: databaseUrl(), options: `-c search_path=${db.schema} -c default_transaction_read_only=on` });
+    const logger = captureLogger();
+    const integration = durableIntegration(
+      new PostgresOutbox(readOnly, { table: `outbox_${tableNumber}` }),
+      { 'env-a': { api_key: WRITE_KEY, base_url: dataPlane.url } },
+      { logger },
+    );
+    for (let i = 0; i < 10; i++) integration.postIdentityFetch(identityContext('env-a', `user-${i}`));
+    await integration.flush();
+    expect(integration.stats()).toMatchObject({ delivered: 10, persisted: 0 });
+    expect(logger.warnings().some((line) => /read-only: point the outbox at the primary/.test(line))).toBe(true);
+    expect(await rowsOf(outbox)).toBe(0);
+    await integration.close();
+    await readOnly.end();
   });
 });

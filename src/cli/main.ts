@@ -7,6 +7,7 @@ import { LIBRARY_VERSION } from '../version';
 import { backfill } from './backfill';
 import { check } from './check';
 import { demo } from './demo';
+import { DATABASE_URL_ENV, outboxMigrate, outboxStatus, type OutboxCommandOptions } from './outbox';
 import { watchOutput } from './output';
 import { sink, SINK_WRITE_KEYS_ENV } from './sink';
 import { CommandFailure, DATA_PLANE_URL_ENV, UsageError, WRITE_KEY_ENV } from './usage';
@@ -111,6 +112,24 @@ function buildProgram(): Command {
     )
     .action(async (options: { allowPrivateNetworks: boolean }) => {
       process.exitCode = await demo(options);
+    });
+
+  const outbox = program.command('outbox').description('The durable outbox: what waits in it, and creating its table.');
+  const databaseOptions = (command: Command): Command =>
+    command
+      .addOption(new Option('--database-url <url>', 'PostgreSQL URL (its password is never printed)').env(DATABASE_URL_ENV))
+      .option('--data-dir <dir>', 'a PGlite data directory instead (the embedded default)')
+      .option('--table <name>', 'table or schema.table (default flagsmith_rudderstack_outbox)');
+  databaseOptions(outbox.command('status').description("Pending events per environment, and the oldest one's age."))
+    .option('--json', 'print the status as JSON', false)
+    .addHelpText('after', examples('flagsmith-rudderstack outbox status --database-url postgres://flagsmith@db:5432/flagsmith'))
+    .action(async (options: OutboxCommandOptions) => {
+      process.exitCode = await outboxStatus(options);
+    });
+  databaseOptions(outbox.command('migrate').description('Create the outbox table and its indexes if absent (safe to run again).'))
+    .addHelpText('after', examples('flagsmith-rudderstack outbox migrate --database-url postgres://flagsmith@db:5432/flagsmith'))
+    .action(async (options: OutboxCommandOptions) => {
+      process.exitCode = await outboxMigrate(options);
     });
 
   return program;

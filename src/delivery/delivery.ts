@@ -2,7 +2,6 @@ import { setMaxListeners } from 'node:events';
 import Denque from 'denque';
 import { monotonicMs, sleep } from '../timers';
 import type { Log, RateLimitedLog } from '../log';
-import type { ClaimedRow, PostgresOutbox } from '../outbox/postgres-outbox';
 import type { BatchResult, DropReason, ValidatedSettings } from '../types';
 import type { Accountable, Accounts } from './accounts';
 import { Destination } from './destination';
@@ -10,9 +9,8 @@ import type { AcceptedIdentify, QueuedEvent } from './event-record';
 import { ParkedEvents } from './parked';
 import { endpointFor, type HttpSender } from './http-sender';
 import * as say from './messages';
-import { DRAIN, OutboxDrain, type DrainRoute } from './outbox-drain';
-import { OutboxWriter, type WriteItem } from './outbox-writer';
-import { deliverBatch, retryDelayMs, type Clock, type DeliveryStep, type RetryLoop, type RetryPolicy } from './retry-loop';
+import { DurablePath, type DurableOptions } from './durable-path';
+import { deliverBatch, type Clock, type DeliveryStep, type RetryLoop, type RetryPolicy } from './retry-loop';
 import { batchBody, serializeIdentify } from './wire';
 
 export interface DeliveryOptions {
@@ -35,21 +33,6 @@ export interface DeliveryOptions {
 /** An accepted identify whose destination is known. */
 interface IntakeItem extends AcceptedIdentify {
   settings: ValidatedSettings;
-}
-
-/** What the durable outbox needs of the integration: the table, this process's name in it, and settings by environment. */
-export interface DurableOptions {
-  outbox: PostgresOutbox;
-  /** This process's name in `claimed_by`: unique per integration. */
-  owner: string;
-  /** An environment's settings now, for rows written earlier: 'unavailable' when the lookup failed. */
-  settingsFor(environmentKey: string): Promise<ValidatedSettings | 'skipped' | 'invalid_settings' | 'unavailable'>;
-}
-
-/** The two halves of the durable path: writing events to the outbox, and draining it. */
-interface Durable {
-  writer: OutboxWriter;
-  drain: OutboxDrain;
 }
 
 /**
@@ -78,8 +61,7 @@ export class Delivery {
   readonly #accounts: Accounts;
   readonly #log: RateLimitedLog;
   readonly #logger: Log;
-  readonly #durable: Durable | undefined;
-  #closing = false;
+  readonly #durable: DurablePath | undefined;
 
   constructor(options: DeliveryOptions, sender: HttpSender, accounts: Accounts, log: RateLimitedLog, logger: Log, durable?: DurableOptions) {
     this.#options = options;
@@ -90,7 +72,18 @@ export class Delivery {
     this.#logger = logger;
     // Every retry wait and host-fetch attempt listens on it; a long outage has many at once.
     setMaxListeners(Number.POSITIVE_INFINITY, this.#shutdown.signal);
-    this.#durable = durable && this.#startDurable(durable);
+    this.#durable =
+      durable &&
+      new DurablePath(durable, {
+        accounts,
+        log,
+        policy: options,
+        maxQueueSize: options.maxQueueSize,
+        aborted: () => this.#shutdown.signal.aborted,
+        destinationFor: (settings) => this.#destinationFor(settings),
+        pump: (destination) => this.#pump(destination),
+        report: (destination, step, events, result) => this.#report(destination, step, events, result),
+      });
   }
 
   /** The hook's part: O(1), no mapping, no serialization, no I/O. */
@@ -127,7 +120,7 @@ export class Delivery {
   /** Writes to the outbox now what is serialized and waiting for its group commit. */
   persistNow(): void {
     this.#processIntake();
-    this.#durable?.writer.commitNow();
+    this.#durable?.persistNow();
   }
 
   /** Sends everything held now, full batches or not. */
@@ -161,7 +154,7 @@ export class Delivery {
 
   /** Closing: rows are no longer taken from the outbox (what this process holds is still sent, or handed back). */
   beginClose(): void {
-    this.#closing = true;
+    this.#durable?.beginClose();
   }
 
   /** Gives up on everything: requests and retry waits end at once; held events are dropped, outbox rows handed back. */
@@ -179,7 +172,7 @@ export class Delivery {
   async stop(): Promise<void> {
     for (const destination of this.#destinations.values()) destination.clearFlushTimer();
     this.#sender.close();
-    await this.#durable?.drain.stop();
+    await this.#durable?.stop();
   }
 
   /** Events not in a request, which eviction can reach. */
@@ -201,7 +194,7 @@ export class Delivery {
     if (!oldest) return;
     oldest.remove();
     // An outbox row loses nothing: it goes back to the table.
-    if (oldest.event.row !== undefined) return this.#handBack([oldest.event as QueuedEvent], 0);
+    if (oldest.event.row !== undefined) return this.#durable!.handBack([oldest.event as QueuedEvent]);
     this.#accounts.settle(oldest.event, 'queue_full');
     this.#log.warn('queue_full', say.QUEUE_FULL_OLDEST, { reason: 'queue_full' });
   }
@@ -238,7 +231,7 @@ export class Delivery {
     if (this.#shutdown.signal.aborted) return this.#settleUnsent(item, 'close_timeout');
     const destination = this.#destinationFor(item.settings);
     destination.serve(item.environmentKey);
-    const writer = this.#durable?.writer.isAvailable() ? this.#durable.writer : undefined;
+    const writer = this.#durable?.writer();
     // A paused destination's events wait in the outbox for the pause to end; in memory they are dropped.
     if (!writer && destination.isPaused(monotonicMs())) return this.#settleUnsent(item, 'rejected');
 
@@ -324,7 +317,7 @@ export class Delivery {
     } finally {
       destination.endRequest();
       this.#pump(destination);
-      this.#durable?.drain.roomMade();
+      this.#durable?.roomMade();
     }
   }
 
@@ -367,52 +360,7 @@ export class Delivery {
       this.#accounts.settleRequest(inMemory, step.result);
       this.#report(destination, step, inMemory, step.result);
     }
-    if (rows.length > 0) this.#settleRows(destination, step, rows);
-  }
-
-  /**
-   * Outbox rows after a request: deleted once delivered or refused for good; otherwise handed back
-   * to the table, for any replica to try after the backoff, the pause, or at once (closing). They
-   * settle when the statement has been answered, so that flush() sees the table as it is.
-   */
-  #settleRows(destination: Destination, step: Extract<DeliveryStep, { kind: 'settled' }>, rows: QueuedEvent[]): void {
-    const delayMs = this.#handBackDelayMs(destination, step);
-    const ids = rows.map((event) => event.row!);
-    const drain = this.#durable!.drain;
-    if (delayMs === undefined) {
-      void drain.remove(ids).then(() => {
-        this.#accounts.settleRequest(rows, step.result);
-        this.#report(destination, step, rows, step.result);
-      });
-      return;
-    }
-    if (step.result !== 'close_timeout') {
-      const line = say.parkedLine(destination, rows, step.last, delayMs);
-      this.#log.warn(`parked:${destination.dataPlaneUrl}`, line.text, line.fields);
-    }
-    void drain.release(ids, delayMs).then(() => {
-      this.#accounts.settleRequest(rows, 'parked');
-      this.#report(destination, step, rows, 'parked');
-    });
-  }
-
-  /** How long rows wait in the outbox before another try; undefined when they are done (delivered, or refused for good). */
-  #handBackDelayMs(destination: Destination, step: Extract<DeliveryStep, { kind: 'settled' }>): number | undefined {
-    const now = monotonicMs();
-    switch (step.result) {
-      case 'retries_exhausted': {
-        const delayMs = retryDelayMs(step.last, destination.failures, { policy: this.#options, random: Math.random });
-        destination.backOff(now, delayMs);
-        return delayMs;
-      }
-      case 'close_timeout':
-        return 0;
-      case 'rejected':
-        // Refused while the destination is paused, not for what the events hold: they wait out the pause.
-        return step.because === 'refused' ? undefined : destination.outboxWaitMs(now);
-      default:
-        return undefined;
-    }
+    if (rows.length > 0) this.#durable!.settleRows(destination, step, rows);
   }
 
   /** Events that were not in a request: held ones are settled with `reason`, outbox rows go back to the table until the destination takes them again. */
@@ -422,93 +370,7 @@ export class Delivery {
       if (event.row !== undefined) rows.push(event);
       else this.#accounts.settle(event, reason);
     }
-    if (rows.length > 0) this.#handBack(rows, destination.outboxWaitMs(monotonicMs()));
-  }
-
-  /** Outbox rows not in a request, back to the table: they leave memory at once, the statement follows. */
-  #handBack(rows: QueuedEvent[], delayMs: number): void {
-    void this.#durable!.drain.release(
-      rows.map((event) => event.row!),
-      delayMs,
-    );
-    for (const event of rows) this.#accounts.settle(event, 'parked');
-  }
-
-  #startDurable(options: DurableOptions): Durable {
-    const writer = new OutboxWriter(options.outbox, options.owner, {
-      sendsHere: (destination, already) =>
-        !this.#closing && destination.outboxWaitMs(monotonicMs()) === 0 && destination.pendingCount() + already < DRAIN.claimRows,
-      committed: (items, ids, sentHere) => this.#persisted(items, ids, sentHere),
-      failed: (items, error) => this.#notPersisted(items, error),
-    });
-    const drain = new OutboxDrain(options.outbox, options.owner, {
-      route: (environmentKey) => this.#routeRows(environmentKey, options),
-      accept: (destination, environmentKey, rows) => this.#acceptRows(destination, environmentKey, rows),
-      dropped: (count, outcome, environmentKey) => {
-        this.#accounts.droppedFromOutbox(count, outcome);
-        this.#log.warn(`outbox_${outcome}:${environmentKey ?? ''}`, say.outboxDroppedText(count, outcome, environmentKey), { environmentKey, reason: outcome });
-      },
-      failed: (doing, error) => this.#log.warn(`outbox:${doing}`, say.outboxFailedText(doing, error), { reason: 'outbox_unavailable' }),
-    });
-    return { writer, drain };
-  }
-
-  /** A group is in the outbox: its events leave memory, but for those this process sends itself. */
-  #persisted(items: WriteItem[], ids: string[], sentHere: boolean[]): void {
-    const touched = new Set<Destination>();
-    const held: string[] = [];
-    items.forEach(({ event, destination }, i) => {
-      this.#accounts.persisted(event, ids[i]!, sentHere[i]!);
-      if (!sentHere[i]) return;
-      held.push(ids[i]!);
-      destination.push(event, this.#accounts.isAwaited(event.seq));
-      touched.add(destination);
-    });
-    this.#durable!.drain.hold(held);
-    for (const destination of touched) this.#pump(destination);
-  }
-
-  /** The outbox could not take a group: its events go the memory path, as without an outbox. */
-  #notPersisted(items: WriteItem[], error: unknown): void {
-    this.#log.warn('outbox_write', say.outboxWriteFailedText(error), { reason: 'outbox_unavailable' });
-    const touched = new Set<Destination>();
-    for (const { event, destination } of items) {
-      if (this.#shutdown.signal.aborted) {
-        this.#accounts.settle(event, 'close_timeout');
-        continue;
-      }
-      destination.push(event, this.#accounts.isAwaited(event.seq));
-      touched.add(destination);
-    }
-    for (const destination of touched) this.#pump(destination);
-  }
-
-  /** Where a drain's claim for an environment goes: the destination its settings name now. */
-  async #routeRows(environmentKey: string, options: DurableOptions): Promise<DrainRoute> {
-    const settings = await options.settingsFor(environmentKey);
-    if (settings === 'unavailable') return { kind: 'wait', waitMs: DRAIN.pollIntervalMs };
-    if (settings === 'skipped' || settings === 'invalid_settings') return { kind: 'drop', outcome: settings };
-    const destination = this.#destinationFor(settings);
-    destination.serve(environmentKey);
-    const waitMs = destination.outboxWaitMs(monotonicMs());
-    if (waitMs > 0) return { kind: 'wait', waitMs };
-    const room = Math.min(DRAIN.claimRows - destination.pendingCount(), this.#options.maxQueueSize - this.#accounts.held);
-    return { kind: 'send', destination, room };
-  }
-
-  /** Claimed rows join their destination's queue, due at once; while closing they go straight back. */
-  #acceptRows(destination: Destination, environmentKey: string, rows: ClaimedRow[]): void {
-    const now = monotonicMs();
-    const events = rows.map((row): QueuedEvent => ({
-      seq: this.#accounts.claimed(),
-      environmentKey,
-      json: Buffer.from(row.event),
-      acceptedAt: now,
-      row: row.id,
-    }));
-    if (this.#closing) return this.#handBack(events, 0);
-    for (const event of events) destination.push(event, true);
-    this.#pump(destination);
+    if (rows.length > 0) this.#durable!.handBack(rows);
   }
 
   /** Tells the host's `onBatchResult` what became of a request's events. */

@@ -16,6 +16,8 @@ export const DRAIN = {
   deleteRows: 10_000,
   /** How often expired rows and rows beyond maxRows are dropped. */
   maintenanceIntervalMs: 60_000,
+  /** Rows this process deletes between two vacuums of the table. */
+  vacuumAfterRows: 50_000,
 } as const;
 
 /** Where an environment's rows go now. */
@@ -50,6 +52,9 @@ export class OutboxDrain {
   readonly #renewTimer: NodeJS.Timeout;
   readonly #maintenanceTimer: NodeJS.Timeout;
   #stopped = false;
+  /** Rows deleted since this process last vacuumed the table, and the vacuum running now. */
+  #deletedSinceVacuum = 0;
+  #vacuuming = false;
 
   readonly #outbox: PostgresOutbox;
   readonly #owner: string;
@@ -95,7 +100,10 @@ export class OutboxDrain {
 
   /** Delivered or refused for good: deletes the rows. Never rejects. */
   remove(ids: readonly string[]): Promise<void> {
-    return this.#settle(ids, 'deleting delivered outbox rows', () => this.#outbox.remove(ids));
+    return this.#settle(ids, 'deleting delivered outbox rows', async () => {
+      await this.#outbox.remove(ids);
+      this.#deleted(ids.length);
+    });
   }
 
   /** Hands rows back for any replica to send after `delayMs`. Never rejects. */
@@ -147,14 +155,13 @@ export class OutboxDrain {
   /** Claims, drops or leaves an environment's due rows; returns when to look at it again, if sooner than the poll. */
   async #drainEnvironment(environmentKey: string): Promise<number | undefined> {
     const route = await this.#handlers.route(environmentKey);
-    if (route.kind === 'wait') {
-      this.#backlogged = true;
-      return route.waitMs;
-    }
+    // A wait has an end: the next look is timed for it.
+    if (route.kind === 'wait') return route.waitMs;
     if (route.kind === 'drop') {
       for (let deleted: number = DRAIN.deleteRows; deleted === DRAIN.deleteRows;) {
         deleted = await this.#outbox.removeEnvironment(environmentKey, DRAIN.deleteRows);
         if (deleted > 0) this.#handlers.dropped(deleted, route.outcome, environmentKey);
+        this.#deleted(deleted);
       }
       return undefined;
     }
@@ -187,7 +194,17 @@ export class OutboxDrain {
       for (let deleted: number = DRAIN.deleteRows; deleted === DRAIN.deleteRows && !this.#stopped;) {
         deleted = await drop(DRAIN.deleteRows);
         if (deleted > 0) this.#handlers.dropped(deleted, outcome);
+        this.#deleted(deleted);
       }
     }
+  }
+
+  /** Counts deleted rows; past `vacuumAfterRows`, vacuums the table (one vacuum at a time). */
+  #deleted(count: number): void {
+    this.#deletedSinceVacuum += count;
+    if (this.#deletedSinceVacuum < DRAIN.vacuumAfterRows || this.#vacuuming || this.#stopped) return;
+    this.#deletedSinceVacuum = 0;
+    this.#vacuuming = true;
+    void this.#track(this.#outbox.vacuum().finally(() => (this.#vacuuming = false)));
   }
 }

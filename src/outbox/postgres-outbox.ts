@@ -17,6 +17,8 @@ export interface PostgresOutboxOptions {
   maxAgeMs?: number;
   /** Beyond this many rows the oldest are dropped as `outbox_full` (default 1 000 000). */
   maxRows?: number;
+  /** Longest one statement may take before it counts as failed: the database is slow or gone (default 10 000). */
+  statementTimeoutMs?: number;
 }
 
 /** What is waiting in the outbox, from `outbox.status()`. */
@@ -53,10 +55,8 @@ const DEFAULTS = {
   leaseMs: 30_000,
   maxAgeMs: 72 * 3_600_000,
   maxRows: 1_000_000,
+  statementTimeoutMs: 10_000,
 } as const;
-
-/** Longest one statement may take before it counts as failed (the database is slow or gone). */
-const STATEMENT_TIMEOUT_MS = 10_000;
 
 /** A row as a claim returns it. @internal */
 export interface ClaimedRow {
@@ -80,7 +80,7 @@ export interface OutboxEntry {
  */
 export class PostgresOutbox {
   /** The lease, age and size limits in force. */
-  readonly limits: { readonly leaseMs: number; readonly maxAgeMs: number; readonly maxRows: number };
+  readonly limits: { readonly leaseMs: number; readonly maxAgeMs: number; readonly maxRows: number; readonly statementTimeoutMs: number };
   readonly #client: SqlClient;
   readonly #sql: OutboxStatements;
 
@@ -96,6 +96,7 @@ export class PostgresOutbox {
       leaseMs: positive(options.leaseMs, DEFAULTS.leaseMs, 'leaseMs'),
       maxAgeMs: positive(options.maxAgeMs, DEFAULTS.maxAgeMs, 'maxAgeMs'),
       maxRows: positive(options.maxRows, DEFAULTS.maxRows, 'maxRows'),
+      statementTimeoutMs: positive(options.statementTimeoutMs, DEFAULTS.statementTimeoutMs, 'statementTimeoutMs'),
     };
   }
 
@@ -194,6 +195,14 @@ export class PostgresOutbox {
     return this.#count('deleting the oldest outbox rows', this.#sql.trim, [Math.min(excess, limit)]);
   }
 
+  /**
+   * Vacuums the table: autovacuum may be off (it is in PGlite, and on some servers), and a queue
+   * table that is never vacuumed grows by every row it ever held. Used by the integration. @internal
+   */
+  async vacuum(): Promise<void> {
+    await this.#query('vacuuming the outbox table', this.#sql.vacuum, []);
+  }
+
   async #count(doing: string, text: string, values: unknown[]): Promise<number> {
     const [row] = (await this.#query(doing, text, values)) as Array<{ count: number }>;
     return Number(row?.count ?? 0);
@@ -202,7 +211,7 @@ export class PostgresOutbox {
   async #query(doing: string, text: string, values: unknown[]): Promise<unknown[]> {
     let result: { rows: unknown[] };
     try {
-      result = await withTimeout(() => this.#client.query(text, values), STATEMENT_TIMEOUT_MS);
+      result = await withTimeout(() => this.#client.query(text, values), this.limits.statementTimeoutMs);
     } catch (error) {
       const { detail, code } = driverError(error, values);
       throw new OutboxError(`${doing} failed: ${detail}${adviceFor(code)}`, code);

@@ -33,6 +33,8 @@ export interface OutboxStatements {
   trim: string;
   /** Pending rows and the oldest age, per environment. */
   status: string;
+  /** Reclaims deleted rows' space and refreshes the planner's figures; skipped when another vacuum holds the table. */
+  vacuum: string;
 }
 
 export function outboxStatements(table: string, indexPrefix: string): OutboxStatements {
@@ -87,5 +89,6 @@ export function outboxStatements(table: string, indexPrefix: string): OutboxStat
     status:
       'SELECT environment_key, count(*)::float8 AS pending, ' +
       `extract(epoch FROM now() - min(accepted_at)) * 1000 AS oldest_age_ms FROM ${table} GROUP BY environment_key ORDER BY environment_key`,
+    vacuum: `VACUUM (SKIP_LOCKED, ANALYZE) ${table}`,
   };
 }
