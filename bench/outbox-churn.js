@@ -5,7 +5,10 @@
  * N/10 events: delivered events per second over the last sample, the table's dead and live tuples
  * (pg_stat_user_tables), its size, and the process's RSS.
  *
- *   node bench/outbox-churn.js [--n 1000000] [--database-url postgres://postgres@127.0.0.1:5432/test]
+ *   node bench/outbox-churn.js [--n 1000000] [--outage] [--database-url postgres://postgres@127.0.0.1:5432/test]
+ *
+ * --outage: the data plane answers 503 to everything, so the backlog builds in the table; the
+ * samples then show what the process holds in memory meanwhile.
  *
  * Uses dist/ (npm run build first). The table is the bench's own, dropped at the start and end.
  */
@@ -21,6 +24,7 @@ function arg(name, fallback) {
 const N = Number(String(arg('--n', '1000000')).replace(/_/g, ''));
 const URL = arg('--database-url', 'postgres://postgres@127.0.0.1:5432/test');
 const TABLE = 'bench_outbox_churn';
+const OUTAGE = process.argv.includes('--outage');
 const FLAGS = Array.from({ length: 20 }, (_, i) => ({ feature: { name: `feature_${i}` }, enabled: i % 3 !== 0, feature_state_value: i % 2 ? `v${i}` : null }));
 
 async function tableStats(pool) {
@@ -37,7 +41,7 @@ async function main() {
   // A data plane that reads each body and answers 200, keeping nothing: the RSS measured is the plugin's.
   const server = http.createServer((req, res) => {
     req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end('OK'));
+    req.on('end', () => (OUTAGE ? res.writeHead(503).end('unavailable') : res.writeHead(200, { 'content-type': 'text/plain' }).end('OK')));
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const dataPlane = { url: `http://127.0.0.1:${server.address().port}` };
@@ -70,24 +74,26 @@ async function main() {
     if (i % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
     if (i % 2_000 === 1_999) await integration.whenDurable();
     if ((i + 1) % sample === 0) {
-      await integration.flush();
+      await (OUTAGE ? integration.whenDurable() : integration.flush());
       const now = Date.now();
       const stats = await tableStats(pool);
       rows.push({
         events: i + 1,
-        eventsPerSecond: Math.round(((delivered - lastDelivered) * 1000) / (now - lastAt)),
+        eventsPerSecond: OUTAGE ? Math.round((sample * 1000) / (now - lastAt)) : Math.round(((delivered - lastDelivered) * 1000) / (now - lastAt)),
         liveTuples: Number(stats.n_live_tup),
         deadTuples: Number(stats.n_dead_tup),
         autovacuums: Number(stats.autovacuum_count),
         tableKiB: Math.round(Number(stats.bytes) / 1024),
         rssMiB: Math.round(process.memoryUsage().rss / 1048576),
+        heapUsedMiB: Math.round(process.memoryUsage().heapUsed / 1048576),
+        held: integration.stats().queued + integration.stats().inFlight,
       });
       console.log(JSON.stringify(rows.at(-1)));
       lastAt = now;
       lastDelivered = delivered;
     }
   }
-  await integration.close();
+  await integration.close({ timeoutMs: 1_000 });
   const elapsed = (Date.now() - started) / 1000;
   const s = integration.stats();
   console.log(

@@ -48,14 +48,14 @@ export class DurablePath {
   readonly #writer: OutboxWriter;
   readonly #drain: OutboxDrain;
   readonly #core: DeliveryCore;
-  /** Closing: no more rows are taken from the outbox, and what this process writes is left for later. */
+  /** Closing: no more rows are taken from the outbox (another replica, or the next start, sends them). */
   #closing = false;
 
   constructor(options: DurableOptions, core: DeliveryCore) {
     this.#core = core;
     this.#writer = new OutboxWriter(options.outbox, options.owner, {
-      sendsHere: (destination, already) =>
-        !this.#closing && destination.outboxWaitMs(monotonicMs()) === 0 && destination.pendingCount() + already < DRAIN.claimRows,
+      // Closing too: close() tries to deliver what was accepted before it; what it cannot goes back to the table.
+      sendsHere: (destination, already) => destination.outboxWaitMs(monotonicMs()) === 0 && destination.pendingCount() + already < DRAIN.claimRows,
       committed: (items, ids, sentHere) => this.#persisted(items, ids, sentHere),
       failed: (items, error) => this.#notPersisted(items, error),
     });
@@ -185,6 +185,7 @@ export class DurablePath {
 
   /** Where a drain's claim for an environment goes: the destination its settings name now. */
   async #routeRows(environmentKey: string, options: DurableOptions): Promise<DrainRoute> {
+    if (this.#closing) return { kind: 'wait', waitMs: DRAIN.pollIntervalMs };
     const settings = await options.settingsFor(environmentKey);
     if (settings === 'unavailable') return { kind: 'wait', waitMs: DRAIN.pollIntervalMs };
     if (settings === 'skipped' || settings === 'invalid_settings') return { kind: 'drop', outcome: settings };

@@ -16,7 +16,7 @@ export const DRAIN = {
   deleteRows: 10_000,
   /** How often expired rows and rows beyond maxRows are dropped. */
   maintenanceIntervalMs: 60_000,
-  /** Rows this process deletes between two vacuums of the table. */
+  /** Rows this process deletes or hands back between two vacuums of the table. */
   vacuumAfterRows: 50_000,
 } as const;
 
@@ -52,8 +52,8 @@ export class OutboxDrain {
   readonly #renewTimer: NodeJS.Timeout;
   readonly #maintenanceTimer: NodeJS.Timeout;
   #stopped = false;
-  /** Rows deleted since this process last vacuumed the table, and the vacuum running now. */
-  #deletedSinceVacuum = 0;
+  /** Rows deleted or updated since this process last vacuumed the table, and the vacuum running now. */
+  #churnedSinceVacuum = 0;
   #vacuuming = false;
 
   readonly #outbox: PostgresOutbox;
@@ -102,13 +102,16 @@ export class OutboxDrain {
   remove(ids: readonly string[]): Promise<void> {
     return this.#settle(ids, 'deleting delivered outbox rows', async () => {
       await this.#outbox.remove(ids);
-      this.#deleted(ids.length);
+      this.#churned(ids.length);
     });
   }
 
   /** Hands rows back for any replica to send after `delayMs`. Never rejects. */
   release(ids: readonly string[], delayMs: number): Promise<void> {
-    return this.#settle(ids, 'handing rows back to the outbox', () => this.#outbox.release(ids, this.#owner, delayMs));
+    return this.#settle(ids, 'handing rows back to the outbox', async () => {
+      await this.#outbox.release(ids, this.#owner, delayMs);
+      this.#churned(ids.length);
+    });
   }
 
   /** Stops looking and renewing; resolves when every outbox statement started has been answered. */
@@ -161,7 +164,7 @@ export class OutboxDrain {
       for (let deleted: number = DRAIN.deleteRows; deleted === DRAIN.deleteRows;) {
         deleted = await this.#outbox.removeEnvironment(environmentKey, DRAIN.deleteRows);
         if (deleted > 0) this.#handlers.dropped(deleted, route.outcome, environmentKey);
-        this.#deleted(deleted);
+        this.#churned(deleted);
       }
       return undefined;
     }
@@ -194,16 +197,16 @@ export class OutboxDrain {
       for (let deleted: number = DRAIN.deleteRows; deleted === DRAIN.deleteRows && !this.#stopped;) {
         deleted = await drop(DRAIN.deleteRows);
         if (deleted > 0) this.#handlers.dropped(deleted, outcome);
-        this.#deleted(deleted);
+        this.#churned(deleted);
       }
     }
   }
 
-  /** Counts deleted rows; past `vacuumAfterRows`, vacuums the table (one vacuum at a time). */
-  #deleted(count: number): void {
-    this.#deletedSinceVacuum += count;
-    if (this.#deletedSinceVacuum < DRAIN.vacuumAfterRows || this.#vacuuming || this.#stopped) return;
-    this.#deletedSinceVacuum = 0;
+  /** Counts rows deleted or handed back (each leaves a dead row version); past `vacuumAfterRows`, vacuums the table (one vacuum at a time). */
+  #churned(count: number): void {
+    this.#churnedSinceVacuum += count;
+    if (this.#churnedSinceVacuum < DRAIN.vacuumAfterRows || this.#vacuuming || this.#stopped) return;
+    this.#churnedSinceVacuum = 0;
     this.#vacuuming = true;
     void this.#track(this.#outbox.vacuum().finally(() => (this.#vacuuming = false)));
   }

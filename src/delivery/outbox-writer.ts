@@ -45,7 +45,6 @@ export class OutboxWriter {
   /** Failed commits in a row, and until when (monotonic) events take the memory path. */
   #failures = 0;
   #unavailableUntil = 0;
-  readonly #idleWaiters: Array<() => void> = [];
 
   readonly #outbox: PostgresOutbox;
   readonly #owner: string;
@@ -73,23 +72,15 @@ export class OutboxWriter {
   commitNow(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#committing || this.#group.length === 0) return this.#notifyIfIdle();
+    if (this.#committing || this.#group.length === 0) return;
     this.#committing = this.#commit().finally(() => {
       this.#committing = undefined;
       if (this.#group.length > 0) this.commitNow();
-      else this.#notifyIfIdle();
     });
   }
 
-  /** Resolves when nothing is gathered or being committed. */
-  whenIdle(): Promise<void> {
-    if (!this.#committing && this.#group.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
-  }
-
   async #commit(): Promise<void> {
-    const items = this.#group.splice(0, GROUP_COMMIT.maxEvents);
-    this.#groupBytes = this.#group.reduce((bytes, item) => bytes + item.event.json.length, 0);
+    const items = this.#takeGroup();
     const sentHere = this.#chooseSentHere(items);
     const entries: OutboxEntry[] = items.map(({ event }, i) => ({
       environmentKey: event.environmentKey,
@@ -110,6 +101,22 @@ export class OutboxWriter {
     this.#handlers.committed(items, ids, sentHere);
   }
 
+  /** The oldest gathered events, up to a group's limits (more may have gathered while a commit ran). */
+  #takeGroup(): WriteItem[] {
+    let count = 0;
+    let bytes = 0;
+    while (
+      count < this.#group.length &&
+      count < GROUP_COMMIT.maxEvents &&
+      (count === 0 || bytes + this.#group[count]!.event.json.length <= GROUP_COMMIT.maxBytes)
+    ) {
+      bytes += this.#group[count]!.event.json.length;
+      count++;
+    }
+    this.#groupBytes -= bytes;
+    return this.#group.splice(0, count);
+  }
+
   #chooseSentHere(items: WriteItem[]): boolean[] {
     const counts = new Map<Destination, number>();
     return items.map(({ destination }) => {
@@ -118,10 +125,5 @@ export class OutboxWriter {
       if (here) counts.set(destination, already + 1);
       return here;
     });
-  }
-
-  #notifyIfIdle(): void {
-    if (this.#committing || this.#group.length > 0) return;
-    for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 }

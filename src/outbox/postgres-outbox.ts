@@ -80,7 +80,7 @@ export interface OutboxEntry {
  */
 export class PostgresOutbox {
   /** The lease, age and size limits in force. */
-  readonly limits: { readonly leaseMs: number; readonly maxAgeMs: number; readonly maxRows: number; readonly statementTimeoutMs: number };
+  readonly limits: Readonly<Required<Omit<PostgresOutboxOptions, 'table'>>>;
   readonly #client: SqlClient;
   readonly #sql: OutboxStatements;
 
