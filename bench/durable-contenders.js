@@ -25,29 +25,51 @@ const DURABLE_CONTENDERS = {
 };
 
 /**
- * Counts every statement sent on the pool's connections, by its first word (a statement sent
- * through pool.query is counted once, on the connection that ran it).
+ * Counts every statement sent on the pool's connections, by its first word, and the time each
+ * kind took from sending to its answer (a statement sent through pool.query is counted once, on
+ * the connection that ran it; pg-pool passes a callback, other callers take the promise).
  */
 function countStatements(pool) {
   let byKind = {};
+  const add = (kind, ns) => {
+    const entry = (byKind[kind] ??= { count: 0, ns: 0 });
+    entry.count++;
+    entry.ns += ns;
+  };
   pool.on('connect', (client) => {
     const query = client.query;
     client.query = function countedQuery(config, ...rest) {
       const text = typeof config === 'string' ? config : (config && config.text) || '';
       const match = /^\s*(\w+)/.exec(text);
       const kind = match ? match[1].toUpperCase() : '?';
-      byKind[kind] = (byKind[kind] || 0) + 1;
-      return query.call(this, config, ...rest);
+      const start = process.hrtime.bigint();
+      const took = () => add(kind, Number(process.hrtime.bigint() - start));
+      const callback = rest.length && typeof rest[rest.length - 1] === 'function' ? rest.pop() : undefined;
+      if (callback) {
+        return query.call(this, config, ...rest, (...answer) => {
+          took();
+          callback(...answer);
+        });
+      }
+      const answer = query.call(this, config, ...rest);
+      if (answer && typeof answer.then === 'function') answer.then(took, took);
+      else took();
+      return answer;
     };
   });
   return {
     reset() {
       byKind = {};
     },
+    /** Statements in all, and per kind how many and their mean time in ms. */
     snapshot() {
       let total = 0;
-      for (const kind in byKind) total += byKind[kind];
-      return { total, byKind: { ...byKind } };
+      const kinds = {};
+      for (const [kind, { count, ns }] of Object.entries(byKind)) {
+        total += count;
+        kinds[kind] = { count, meanMs: ns / count / 1e6 };
+      }
+      return { total, byKind: kinds };
     },
   };
 }

@@ -29,6 +29,8 @@ function newRun(n, seed, writeKey) {
     authorization: 'Basic ' + Buffer.from(`${writeKey}:`).toString('base64'),
     seen: new Uint8Array(n),
     messageIdHash: new Uint32Array(n),
+    copies: new Uint16Array(n),
+    mostCopies: 0,
     requests: 0,
     gzipRequests: 0,
     wireBytes: 0,
@@ -116,6 +118,8 @@ function checkEvent(event) {
     run.unique++;
   } else if (run.messageIdHash[identity] === hash) {
     run.duplicates++;
+    if (run.copies[identity] < 0xffff) run.copies[identity]++;
+    run.mostCopies = Math.max(run.mostCopies, run.copies[identity] + 1);
   } else {
     run.extra++;
     problem(`a second, different event for ${event.userId}`);
@@ -183,6 +187,8 @@ function report() {
     events: run.events,
     unique: run.unique,
     duplicates: run.duplicates,
+    /** The most copies of one event that arrived (1 when none came twice). */
+    mostCopies: Math.max(run.mostCopies, run.unique > 0 ? 1 : 0),
     extra: run.extra,
     corrupt: run.corrupt,
     rejectedRequests: run.rejectedRequests,
