@@ -65,6 +65,22 @@ describe('durable delivery (on the PostgreSQL or PGlite the notice above names)'
     expectAccounted(stats);
   });
 
+  it('keeps to maxConcurrentRequests when events trickle in: each group commit joins the one destination, not a forgotten copy of it', async () => {
+    const dataPlane = await startDataPlane();
+    dataPlane.fail(Array.from({ length: 20 }, () => ({ action: 'hang' as const })));
+    const outbox = await freshOutbox();
+    const integration = durableIntegration(outbox, { 'env-a': { api_key: WRITE_KEY, base_url: dataPlane.url } }, { maxConcurrentRequests: 2 });
+    // One commit per event, each later than flushIntervalMs: every event is a batch of its own.
+    for (let i = 0; i < 8; i++) {
+      integration.postIdentityFetch(identityContext('env-a', `user-${i}`));
+      await integration.whenDurable();
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    await waitFor(() => dataPlane.requests.length >= 2, 'both request slots to be taken');
+    expect(integration.stats()).toMatchObject({ persisted: 8, inFlight: 2, queued: 6 });
+    expect(dataPlane.requests).toHaveLength(2);
+  });
+
   it('keeps events in the table through an outage longer than the retry budget, and delivers them when it ends', async () => {
     const { dataPlane, state } = await switchableDataPlane();
     const outbox = await freshOutbox();

@@ -3,7 +3,10 @@
  * postgres://postgres@127.0.0.1:5432/test), in a schema of its own that is dropped afterwards.
  * In CI the server is required; elsewhere, when none answers, PGlite (a real PostgreSQL built
  * to WebAssembly) runs in a worker thread instead. Either way it says which one it used.
+ * Suites whose child processes share the database need the server (PGlite lives in one
+ * process): `describeWithPostgresServer` skips them, with a notice, outside CI when none answers.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -34,14 +37,15 @@ export function isCi(): boolean {
   return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
 }
 
+function newSchemaName(): string {
+  return `fr_test_${randomBytes(6).toString('hex')}`;
+}
+
 export async function openTestDatabase(): Promise<TestDatabase> {
-  const schema = `fr_test_${randomBytes(6).toString('hex')}`;
+  const schema = newSchemaName();
   const url = databaseUrl();
   const unreachable = await probe(url);
-  if (unreachable === null) {
-    console.info(`PostgreSQL tests: using the PostgreSQL server at ${redact(url)}, schema ${schema}`);
-    return openServer(url, schema);
-  }
+  if (unreachable === null) return openServer(url, schema);
   if (isCi()) {
     throw new Error(
       `PostgreSQL tests: CI requires a PostgreSQL server at ${redact(url)} (set DATABASE_URL to change it), ` + `but connecting failed: ${unreachable}`,
@@ -52,6 +56,43 @@ export async function openTestDatabase(): Promise<TestDatabase> {
       'PostgreSQL, instead. CI runs them against the server.',
   );
   return openPglite(schema);
+}
+
+/**
+ * `describe` when the PostgreSQL server answers; in CI a failure when it does not; elsewhere
+ * `describe.skip`, with a notice. Synchronous (a child process), so that a test file can choose
+ * when it is loaded.
+ */
+export function describeWithPostgresServer(suite: string): jest.Describe {
+  const url = databaseUrl();
+  const script = `
+    const { Client } = require('pg');
+    const client = new Client({ connectionString: process.argv[1], connectionTimeoutMillis: 3000 });
+    client.on('error', () => undefined);
+    client.connect().then(() => client.query('SELECT 1')).then(
+      () => client.end(),
+      (error) => { process.stdout.write(String((error && error.message) || error)); process.exitCode = 1; return client.end().catch(() => undefined); },
+    );`;
+  let unreachable: string | null = null;
+  try {
+    execFileSync(process.execPath, ['-e', script, url], { cwd: __dirname, timeout: 5_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    // Not the error's message: it quotes the command line, URL (and any password) included.
+    unreachable = (error as { stdout?: Buffer }).stdout?.toString().trim() || 'no answer within 5 s';
+  }
+  if (unreachable === null) return describe;
+  if (isCi())
+    throw new Error(`${suite}: CI requires a PostgreSQL server at ${redact(url)} (set DATABASE_URL to change it), but connecting failed: ${unreachable}`);
+  console.info(
+    `${suite} SKIPPED: no PostgreSQL server at ${redact(url)} (${unreachable}), and PGlite cannot be shared between processes. ` +
+      'CI runs it; start PostgreSQL or set DATABASE_URL.',
+  );
+  return describe.skip;
+}
+
+/** A schema of its own on the PostgreSQL server (never PGlite): for suites that share it with child processes. */
+export async function openServerDatabase(): Promise<TestDatabase> {
+  return openServer(databaseUrl(), newSchemaName());
 }
 
 /** Null when the server answers, else why not. */
@@ -71,6 +112,7 @@ async function probe(url: string): Promise<string | null> {
 }
 
 async function openServer(url: string, schema: string): Promise<TestDatabase> {
+  console.info(`PostgreSQL tests: using the PostgreSQL server at ${redact(url)}, schema ${schema}`);
   const admin = new Client({ connectionString: url });
   await admin.connect();
   await admin.query(`CREATE SCHEMA ${schema}`);

@@ -265,7 +265,7 @@ export class Delivery {
     this.#accounts.queued(events.length);
     for (const { json } of events) {
       const event: QueuedEvent = { seq: item.seq, environmentKey: item.environmentKey, json, acceptedAt: item.acceptedAt, change };
-      if (writer) writer.write(event, destination);
+      if (writer) writer.write(event, item.settings);
       else destination.push(event, due);
     }
     return destination;

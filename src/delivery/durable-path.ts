@@ -55,7 +55,10 @@ export class DurablePath {
     this.#core = core;
     this.#writer = new OutboxWriter(options.outbox, options.owner, {
       // Closing too: close() tries to deliver what was accepted before it; what it cannot goes back to the table.
-      sendsHere: (destination, already) => destination.outboxWaitMs(monotonicMs()) === 0 && destination.pendingCount() + already < DRAIN.claimRows,
+      sendsHere: (settings, already) => {
+        const destination = core.destinationFor(settings);
+        return destination.outboxWaitMs(monotonicMs()) === 0 && destination.pendingCount() + already < DRAIN.claimRows;
+      },
       committed: (items, ids, sentHere) => this.#persisted(items, ids, sentHere),
       failed: (items, error) => this.#notPersisted(items, error),
     });
@@ -156,9 +159,10 @@ export class DurablePath {
     const { accounts } = this.#core;
     const touched = new Set<Destination>();
     const held: string[] = [];
-    items.forEach(({ event, destination }, i) => {
+    items.forEach(({ event, settings }, i) => {
       accounts.persisted(event, ids[i]!, sentHere[i]!);
       if (!sentHere[i]) return;
+      const destination = this.#routedTo(settings, event.environmentKey);
       held.push(ids[i]!);
       destination.push(event, accounts.isAwaited(event.seq));
       touched.add(destination);
@@ -172,15 +176,23 @@ export class DurablePath {
     const { accounts, log } = this.#core;
     log.warn('outbox_write', say.outboxWriteFailedText(error), { reason: 'outbox_unavailable' });
     const touched = new Set<Destination>();
-    for (const { event, destination } of items) {
+    for (const { event, settings } of items) {
       if (this.#core.aborted()) {
         accounts.settle(event, 'close_timeout');
         continue;
       }
+      const destination = this.#routedTo(settings, event.environmentKey);
       destination.push(event, accounts.isAwaited(event.seq));
       touched.add(destination);
     }
     for (const destination of touched) this.#core.pump(destination);
+  }
+
+  /** The registered destination of these settings, noting that the environment routes there. */
+  #routedTo(settings: ValidatedSettings, environmentKey: string): Destination {
+    const destination = this.#core.destinationFor(settings);
+    destination.serve(environmentKey);
+    return destination;
   }
 
   /** Where a drain's claim for an environment goes: the destination its settings name now. */
@@ -189,8 +201,7 @@ export class DurablePath {
     const settings = await options.settingsFor(environmentKey);
     if (settings === 'unavailable') return { kind: 'wait', waitMs: DRAIN.pollIntervalMs };
     if (settings === 'skipped' || settings === 'invalid_settings') return { kind: 'drop', outcome: settings };
-    const destination = this.#core.destinationFor(settings);
-    destination.serve(environmentKey);
+    const destination = this.#routedTo(settings, environmentKey);
     const waitMs = destination.outboxWaitMs(monotonicMs());
     if (waitMs > 0) return { kind: 'wait', waitMs };
     const room = Math.min(DRAIN.claimRows - destination.pendingCount(), this.#core.maxQueueSize - this.#core.accounts.held);

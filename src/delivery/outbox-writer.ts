@@ -5,7 +5,7 @@
  */
 import type { OutboxEntry, PostgresOutbox } from '../outbox/postgres-outbox';
 import { monotonicMs } from '../timers';
-import type { Destination } from './destination';
+import type { ValidatedSettings } from '../types';
 import type { QueuedEvent } from './event-record';
 
 /** How groups are cut: whichever comes first. */
@@ -22,15 +22,19 @@ export const GROUP_COMMIT = {
   maxRetryAfterMs: 30_000,
 } as const;
 
-/** One event to write, and the destination it was routed to (in memory only: rows hold no destination). */
+/**
+ * One event to write, and the settings it was routed with (in memory only: rows hold no
+ * settings). Not its destination: an idle destination is forgotten while its events wait here,
+ * and the commit must find the one registered then.
+ */
 export interface WriteItem {
   event: QueuedEvent;
-  destination: Destination;
+  settings: ValidatedSettings;
 }
 
 export interface WriterHandlers {
   /** True when this process should send the row itself, claimed at once; `already` rows of this group go there too. */
-  sendsHere(destination: Destination, already: number): boolean;
+  sendsHere(settings: ValidatedSettings, already: number): boolean;
   /** The group is in the outbox: `ids[i]` is item i's row, `sentHere[i]` whether this process claimed it. */
   committed(items: WriteItem[], ids: string[], sentHere: boolean[]): void;
   /** The group could not be written. */
@@ -61,8 +65,8 @@ export class OutboxWriter {
     return this.#failures === 0 || monotonicMs() >= this.#unavailableUntil;
   }
 
-  write(event: QueuedEvent, destination: Destination): void {
-    this.#group.push({ event, destination });
+  write(event: QueuedEvent, settings: ValidatedSettings): void {
+    this.#group.push({ event, settings });
     this.#groupBytes += event.json.length;
     if (this.#group.length >= GROUP_COMMIT.maxEvents || this.#groupBytes >= GROUP_COMMIT.maxBytes) this.commitNow();
     else this.#timer ??= setTimeout(() => this.commitNow(), GROUP_COMMIT.delayMs);
@@ -118,11 +122,11 @@ export class OutboxWriter {
   }
 
   #chooseSentHere(items: WriteItem[]): boolean[] {
-    const counts = new Map<Destination, number>();
-    return items.map(({ destination }) => {
-      const already = counts.get(destination) ?? 0;
-      const here = this.#handlers.sendsHere(destination, already);
-      if (here) counts.set(destination, already + 1);
+    const counts = new Map<ValidatedSettings, number>();
+    return items.map(({ settings }) => {
+      const already = counts.get(settings) ?? 0;
+      const here = this.#handlers.sendsHere(settings, already);
+      if (here) counts.set(settings, already + 1);
       return here;
     });
   }
