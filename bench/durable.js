@@ -2,7 +2,7 @@
 /**
  * Durable delivery, side by side (`npm run bench -- --durable`, issue 15):
  *
- *   node bench/run.js --durable [--n 20000] [--rudder-n 200] [--rounds 3] [--kills 10] [--kill-rate 100]
+ *   node bench/run.js --durable [--n 100000] [--rudder-n 200] [--rounds 3] [--kills 10] [--kill-rate 100]
  *   node bench/run.js --durable-outage [--outage-n 1000000]
  *
  * Contenders (bench/durable-contenders.js), each in its own process against the data plane
@@ -43,7 +43,7 @@ const RESULTS = path.join(__dirname, 'results');
 const NUMBERS = {
   // Sized so that the whole run takes about five minutes here: rudder-sdk-node + Redis sends about
   // 20 events a second, and its last drain after the kills waits out Bull's stalled-job check.
-  n: 20_000,
+  n: 100_000,
   'rudder-n': 200,
   rounds: 3,
   kills: 10,
@@ -431,11 +431,22 @@ function durableChart(args, machine, summary, crashes) {
   };
   const crash = (name) => crashes.find((c) => c.contender === name && !c.failure);
   const kills = crashes.length ? Math.max(...crashes.map((c) => c.kills)) : args.kills;
+  const memoryRate = median(MEMORY, 'eventsPerSec');
+  const times = (a, b) => (a !== undefined && b ? `, ${report.fmt(a / b)}x` : '');
   const panels = [
     {
       title: 'Events per second, first call to last event delivered (higher is better)',
-      rows: [OUTBOX, MEMORY, RUDDER, LIMIT].map((name) => ({ label: name, values: [median(name, 'eventsPerSec')] })),
-      format: (v) => `${Math.round(v).toLocaleString('en-US')} /s`,
+      rows: [OUTBOX, MEMORY, RUDDER, LIMIT].map((name) => {
+        const rate = median(name, 'eventsPerSec');
+        const label = rate === undefined ? undefined : `${Math.round(rate).toLocaleString('en-US')} /s`;
+        if (name !== OUTBOX || label === undefined) return { label: name, values: [rate], labels: [label] };
+        return {
+          label: name,
+          values: [rate],
+          labels: [`${label}${times(rate, memoryRate)} in memory${times(rate, median(RUDDER, 'eventsPerSec'))} rudder-sdk-node + Redis`],
+        };
+      }),
+      marks: memoryRate === undefined ? [] : [{ value: memoryRate / 2, label: 'target: 0.5x in memory' }],
     },
     {
       title: 'Cost of the hook / identify() call, µs (lower is better)',
@@ -443,11 +454,16 @@ function durableChart(args, machine, summary, crashes) {
       rows: DELIVERING.map((name) => ({ label: name, values: [median(name, 'p50'), median(name, 'p99')] })),
       format: (v) => `${report.fmt(v)} µs`,
       scale: 'log',
+      marks: [
+        { value: 5, label: 'target p50 5' },
+        { value: 25, label: 'p99 25' },
+      ],
     },
     {
       title: 'SQL statements per event (lower is better)',
       rows: [OUTBOX, LIMIT].map((name) => ({ label: name, values: [statements(name)] })),
       format: perEvent,
+      marks: [{ value: 0.05, label: 'target 0.05' }],
     },
   ];
   if (crashes.length) {
@@ -457,23 +473,22 @@ function durableChart(args, machine, summary, crashes) {
       rows: DELIVERING.map((name) => {
         const c = crash(name);
         if (!c) return { label: name, values: [] };
-        const of = (count, what) => `${count.toLocaleString('en-US')} of ${what.toLocaleString('en-US')}`;
+        const count = (v) => v.toLocaleString('en-US');
         return {
           label: name,
           values: [c.lost, c.keeps ? c.lostKept : undefined, c.duplicates],
           labels: [
-            `${of(c.lost, c.accepted)} accepted,`,
-            c.keeps ? `${of(c.lostKept, c.kept)} kept,` : 'nothing kept,',
-            `${c.duplicates.toLocaleString('en-US')}`,
+            `lost ${count(c.lost)} of ${count(c.accepted)} accepted`,
+            c.keeps ? `lost ${count(c.lostKept)} of ${count(c.kept)} ${name === OUTBOX ? 'whenDurable() had confirmed' : 'in Redis'}` : 'kept nowhere',
+            `${count(c.duplicates)} duplicated`,
           ],
         };
       }),
-      format: (v) => v.toLocaleString('en-US'),
     });
   }
   return renderChart({
     title: 'Durable delivery, side by side',
-    subtitle: `${commandLine(args)} · medians of ${args.rounds} round(s) · ${args.killRate} events/s in the crash runs`,
+    subtitle: `${commandLine(args)} · medians of ${args.rounds} round(s) · crash runs at ${args.killRate} events/s, each process SIGKILLed ${args.killMinMs}-${args.killMaxMs} ms after it starts`,
     panels,
     footer: [report.machineLine(machine)],
   });

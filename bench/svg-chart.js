@@ -70,16 +70,14 @@ function scaleOf(values, kind) {
 }
 
 /**
- * Rows of grouped horizontal bars. `format(value)` writes a bar's label unless the row gives its
- * own (`labels`); `missing` stands for a value not measured.
+ * Rows of grouped horizontal bars. `format(value)` writes a bar's label (then the series' name)
+ * unless the row gives its own (`labels`); `missing` stands for a value not measured; `marks`
+ * are dashed lines across the rows at target values.
  */
 function barPanel(panel, top) {
-  const { title, series = [''], rows, format = String, missing = 'not measured', scale = 'linear' } = panel;
+  const { title, series = [''], rows, format = String, missing = 'not measured', scale = 'linear', marks = [] } = panel;
   const plotWidth = WIDTH - LABEL_WIDTH - VALUE_ROOM - 20;
-  const at = scaleOf(
-    rows.flatMap((r) => r.values),
-    scale,
-  );
+  const at = scaleOf([...rows.flatMap((r) => r.values), ...marks.map((m) => m.value)], scale);
   const parts = [text(10, top + 14, title + (scale === 'log' ? ' (log scale)' : ''), 'font-size="14" font-weight="600" fill="#111"')];
   let y = top + 24;
   if (series.length > 1) {
@@ -96,13 +94,20 @@ function barPanel(panel, top) {
       const known = typeof value === 'number' && Number.isFinite(value);
       const w = known ? Math.max(1, at(value) * plotWidth) : 0;
       if (known) parts.push(`<rect x="${LABEL_WIDTH}" y="${by}" width="${w.toFixed(1)}" height="${BAR}" fill="${COLORS[k % COLORS.length]}"/>`);
-      const label = (row.labels && row.labels[k]) || (known ? format(value) : missing);
-      parts.push(text(LABEL_WIDTH + w + 5, by + BAR - 3, label + (series.length > 1 && name ? ` ${name}` : ''), 'font-size="11" fill="#333"'));
+      const own = row.labels && row.labels[k];
+      const label = own || (known ? format(value) : missing) + (series.length > 1 && name ? ` ${name}` : '');
+      parts.push(text(LABEL_WIDTH + w + 5, by + BAR - 3, label, 'font-size="11" fill="#333"'));
     });
     y += groupHeight + GROUP_GAP;
   }
-  parts.push(`<line x1="${LABEL_WIDTH}" y1="${axisTop}" x2="${LABEL_WIDTH}" y2="${y - GROUP_GAP + 4}" stroke="#999"/>`);
-  return { svg: parts.join(''), height: y - top };
+  const axisBottom = y - GROUP_GAP + 4;
+  parts.push(`<line x1="${LABEL_WIDTH}" y1="${axisTop}" x2="${LABEL_WIDTH}" y2="${axisBottom}" stroke="#999"/>`);
+  for (const mark of marks) {
+    const x = LABEL_WIDTH + at(mark.value) * plotWidth;
+    parts.push(`<line x1="${x.toFixed(1)}" y1="${axisTop}" x2="${x.toFixed(1)}" y2="${axisBottom}" stroke="#b0413e" stroke-dasharray="4 3"/>`);
+    parts.push(text(x, axisBottom + 12, mark.label, 'font-size="10" fill="#b0413e" text-anchor="middle"'));
+  }
+  return { svg: parts.join(''), height: y - top + (marks.length ? 14 : 0) };
 }
 
 /** One line through (x, y) points, with its axes' end values and names. */
