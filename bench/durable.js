@@ -4,6 +4,7 @@
  *
  *   node bench/run.js --durable [--n 100000] [--rudder-n 200] [--rounds 3] [--kills 10] [--kill-rate 100]
  *   node bench/run.js --durable-outage [--outage-n 1000000]
+ *   node bench/run.js --durable --replot bench/results/durable.json   (tables and chart again from a run's figures)
  *
  * Contenders (bench/durable-contenders.js), each in its own process against the data plane
  * (bench/server.js): the plugin with the outbox on the local PostgreSQL, the plugin in memory,
@@ -72,6 +73,7 @@ function parseArgs(argv) {
       help: { type: 'boolean' },
       only: { type: 'string' },
       chart: { type: 'string' },
+      replot: { type: 'string' },
       'database-url': { type: 'string', default: process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test' },
       'redis-url': { type: 'string', default: process.env.REDIS_URL || 'redis://127.0.0.1:6379' },
       ...Object.fromEntries(Object.keys(NUMBERS).map((name) => [name, { type: 'string' }])),
@@ -99,6 +101,8 @@ function parseArgs(argv) {
     if (!DURABLE_CONTENDERS[name]) throw new Error(`unknown contender "${name}" (known: ${Object.keys(DURABLE_CONTENDERS).join(', ')})`);
   if (args.killMaxMs < args.killMinMs) throw new Error('--kill-max-ms must be at least --kill-min-ms');
   args.chart = values.chart ?? path.join(RESULTS, args.outage ? 'durable-outage.svg' : 'durable.svg');
+  args.chartGiven = values.chart;
+  args.replot = values.replot;
   return args;
 }
 
@@ -410,7 +414,8 @@ function writeChart(args, svg) {
 
 /** The run's raw figures beside its chart, so that a chart can be traced to what made it. */
 function writeResults(args, data) {
-  const shown = { ...args, databaseUrl: withoutCredentials(args.databaseUrl), redisUrl: withoutCredentials(args.redisUrl) };
+  const { chart: _chart, chartGiven: _given, replot: _replot, ...measured } = args;
+  const shown = { ...measured, databaseUrl: withoutCredentials(args.databaseUrl), redisUrl: withoutCredentials(args.redisUrl) };
   fs.writeFileSync(args.chart.replace(/\.svg$/, '') + '.json', JSON.stringify({ ...data, args: shown }, null, 1) + '\n');
 }
 
@@ -518,17 +523,22 @@ async function durableMode(ctx) {
       );
     }
   }
-  const summary = report.summarize(results, order);
   ctx.machine.loadavgEnd = os.loadavg();
+  return durableReport(args, ctx.machine, results, crashes);
+}
+
+/** The tables, the chart and the raw figures of a --durable run (measured now, or saved by one). */
+function durableReport(args, machine, results, crashes) {
+  const summary = report.summarize(results, args.only);
   const verified = summary.every((e) => !e.failed) && crashes.every((c) => !c.failure);
-  writeChart(args, durableChart(args, ctx.machine, summary, crashes));
-  writeResults(args, { machine: ctx.machine, args, results, crashes });
-  if (args.json) return { machine: ctx.machine, results, crashes, verified };
+  writeChart(args, durableChart(args, machine, summary, crashes));
+  writeResults(args, { machine, args, results, crashes });
+  if (args.json) return { machine, results, crashes, verified };
   const lines = [
     '',
     commandLine(args),
-    report.machineLine(ctx.machine),
-    `workload: identities x 20 flags (seed ${args.seed}), as in npm run bench; PostgreSQL ${withoutCredentials(args.databaseUrl)} (table ${OUTBOX_TABLE}, dropped and made fresh per run), Redis ${args.redisUrl}`,
+    report.machineLine(machine),
+    `workload: identities x 20 flags (seed ${args.seed}), as in npm run bench; PostgreSQL ${withoutCredentials(args.databaseUrl)} (tables of the run's own, made fresh per contender run), Redis ${withoutCredentials(args.redisUrl)}`,
     `feeding: ${args.burst} calls back to back, then a yield; at most ${args.window.toLocaleString('en-US')} events outstanding (not yet delivered). ` +
       `Database limit: batches of ${args.dbBatch} rows inserted, claimed (FOR UPDATE SKIP LOCKED) and deleted on one connection, no HTTP. SQL statements counted on the pool's connections.`,
     `figures: median (min-max) over ${args.rounds} round(s), verified runs only; events/s = N / (first call -> last event delivered)`,
@@ -549,6 +559,21 @@ function droppedText(dropped) {
   return counted.length ? counted.map(([reason, count]) => `${reason} ${count.toLocaleString('en-US')}`).join(', ') : 'none';
 }
 
+/** The least-squares line through (x, y) points: its value at any x. */
+function leastSquares(points) {
+  const n = points.length;
+  const mx = points.reduce((sum, [x]) => sum + x, 0) / n;
+  const my = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const [x, y] of points) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) ** 2;
+  }
+  const slope = sxx > 0 ? sxy / sxx : 0;
+  return { at: (x) => my + slope * (x - mx) };
+}
+
 /** RSS at the first sample with at least `events` kept. */
 function rssAt(samples, events) {
   const s = samples.find((x) => x.persisted >= events);
@@ -566,7 +591,7 @@ async function outageMode(ctx) {
     sampleMs: args.sampleMs,
     timeoutMs: 60_000 + args.outageN,
   });
-  const r = await forkJob('durable-child.js', job).result(OUTBOX);
+  const r = await forkJob('durable-child.js', job).result();
   await store.dropTables();
   ctx.machine.loadavgEnd = os.loadavg();
   if (r.error) {
@@ -574,9 +599,16 @@ async function outageMode(ctx) {
     return { verified: false, error: r.error };
   }
   progress(args, 'done\n');
-  // From a tenth of the backlog on: the first samples are the process warming up, not the backlog.
-  const base = rssAt(r.samples, Math.round(args.outageN / 10));
-  const growth = r.samples[r.samples.length - 1].rssMB - base;
+  return outageReport(args, ctx.machine, r);
+}
+
+/** The tables, the chart and the raw figures of a --durable-outage run (measured now, or saved by one). */
+function outageReport(args, machine, r) {
+  // From a tenth of the backlog on (before it, the process is warming up), through the GC's saw-tooth: a least-squares line.
+  const from = Math.round(args.outageN / 10);
+  const line = leastSquares(r.samples.filter((x) => x.persisted >= from).map((x) => [x.persisted, x.rssMB]));
+  const base = line.at(from);
+  const growth = line.at(args.outageN) - base;
   const flat = growth <= 0.1 * base;
   const verified = r.ok === true && flat;
   const checkpoints = [1, 2.5, 5, 7.5, 10].map((k) => Math.round((args.outageN * k) / 10));
@@ -596,18 +628,18 @@ async function outageMode(ctx) {
           formatX: (v) => v.toLocaleString('en-US'),
         },
       ],
-      footer: [report.machineLine(ctx.machine)],
+      footer: [report.machineLine(machine)],
     }),
   );
-  writeResults(args, { machine: ctx.machine, args, outage: r, rssGrowthMB: growth, flat });
-  if (args.json) return { machine: ctx.machine, outage: r, rssGrowthMB: growth, flat, verified };
+  writeResults(args, { machine, args, outage: r, rssGrowthMB: growth, flat });
+  if (args.json) return { machine, outage: r, rssGrowthMB: growth, flat, verified };
   const status = r.report && r.report.status;
   const table = r.report && r.report.table;
   console.log(
     [
       '',
       commandLine(args),
-      report.machineLine(ctx.machine),
+      report.machineLine(machine),
       `feeding: bursts of ${args.burst} + a yield, at most ${args.window.toLocaleString('en-US')} events not yet in the outbox; RSS sampled every ${args.sampleMs} ms`,
       '',
       report.table(
@@ -619,8 +651,9 @@ async function outageMode(ctx) {
         ['figure', 'value'],
         [
           [
-            'RSS growth from 10% to 100% of the backlog',
-            `${report.fmt(growth)} MB (${report.fmt((100 * growth) / base)}%), target flat (<= 10%): ${flat ? 'met' : 'MISSED'}`,
+            'RSS growth from 10% to 100% of the backlog (least-squares line through the samples)',
+            `${report.fmt(base)} -> ${report.fmt(base + growth)} MB: ${report.fmt(growth)} MB (${report.fmt((100 * growth) / base)}%, ` +
+              `${report.fmt((growth * 2 ** 20) / (args.outageN - from))} bytes per event), target flat (<= 10%): ${flat ? 'met' : 'MISSED'}`,
           ],
           ['peak RSS', `${report.fmt(r.maxRssMB)} MB`],
           ['feeding took', `${report.fmt(r.fedMs / 1000)} s (${Math.round(args.outageN / (r.fedMs / 1000)).toLocaleString('en-US')} events/s into the outbox)`],
@@ -642,8 +675,16 @@ async function outageMode(ctx) {
   return { verified };
 }
 
+/** Tables and chart again from a run's saved figures (bench/results/*.json), with this code's report. */
+function replot(file, chart) {
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const args = { ...saved.args, chart: chart ?? file.replace(/\.json$/, '.svg') };
+  return saved.outage ? outageReport(args, saved.machine, saved.outage) : durableReport(args, saved.machine, saved.results, saved.crashes);
+}
+
 async function main(argv) {
   const args = parseArgs(argv);
+  if (args.replot) return replot(args.replot, args.chartGiven);
   const ctx = { args, machine: report.machine(), store: stores(args) };
   ctx.server = await startServer();
   let outcome;

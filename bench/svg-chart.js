@@ -85,6 +85,7 @@ function barPanel(panel, top) {
     y += 18;
   }
   const axisTop = y - 4;
+  const valueLabels = [];
   for (const row of rows) {
     const groupHeight = series.length * (BAR + BAR_GAP) - BAR_GAP;
     parts.push(text(LABEL_WIDTH - 8, y + groupHeight / 2 + 4, row.label, 'font-size="12" fill="#222" text-anchor="end"'));
@@ -96,7 +97,8 @@ function barPanel(panel, top) {
       if (known) parts.push(`<rect x="${LABEL_WIDTH}" y="${by}" width="${w.toFixed(1)}" height="${BAR}" fill="${COLORS[k % COLORS.length]}"/>`);
       const own = row.labels && row.labels[k];
       const label = own || (known ? format(value) : missing) + (series.length > 1 && name ? ` ${name}` : '');
-      parts.push(text(LABEL_WIDTH + w + 5, by + BAR - 3, label, 'font-size="11" fill="#333"'));
+      // Drawn last, with a white halo: readable where a target line crosses it.
+      valueLabels.push(text(LABEL_WIDTH + w + 5, by + BAR - 3, label, 'font-size="11" fill="#333" stroke="#fff" stroke-width="3" paint-order="stroke"'));
     });
     y += groupHeight + GROUP_GAP;
   }
@@ -107,6 +109,7 @@ function barPanel(panel, top) {
     parts.push(`<line x1="${x.toFixed(1)}" y1="${axisTop}" x2="${x.toFixed(1)}" y2="${axisBottom}" stroke="#b0413e" stroke-dasharray="4 3"/>`);
     parts.push(text(x, axisBottom + 12, mark.label, 'font-size="10" fill="#b0413e" text-anchor="middle"'));
   }
+  parts.push(...valueLabels);
   return { svg: parts.join(''), height: y - top + (marks.length ? 14 : 0) };
 }
 
@@ -129,12 +132,12 @@ function linePanel(panel, top) {
     text(left - 6, py(yMax / 2) + 4, format(yMax / 2), 'font-size="11" fill="#333" text-anchor="end"'),
     text(left - 6, py(0) + 4, '0', 'font-size="11" fill="#333" text-anchor="end"'),
     `<line x1="${left}" y1="${py(yMax / 2)}" x2="${left + plotWidth}" y2="${py(yMax / 2)}" stroke="#ddd"/>`,
-    text(left + plotWidth, py(0) + 16, formatX(xMax), 'font-size="11" fill="#333" text-anchor="end"'),
-    text(left + plotWidth / 2, py(0) + 16, xLabel, 'font-size="11" fill="#333" text-anchor="middle"'),
+    ...[0.25, 0.5, 0.75, 1].map((q) => text(px(q * xMax), py(0) + 14, formatX(q * xMax), 'font-size="11" fill="#333" text-anchor="middle"')),
+    text(left + plotWidth / 2, py(0) + 28, xLabel, 'font-size="11" fill="#333" text-anchor="middle"'),
     text(left + 6, py(yMax) - 4, yLabel, 'font-size="11" fill="#333"'),
     `<path d="${path}" fill="none" stroke="${COLORS[0]}" stroke-width="2"/>`,
   ];
-  return { svg: parts.join(''), height: height + 52 };
+  return { svg: parts.join(''), height: height + 64 };
 }
 
 /** The whole chart: a title, a subtitle, the panels in order, and footer lines (long lines wrapped). */
