@@ -31,6 +31,18 @@ describe('what loading the package loads', () => {
     expect(packagesLoadedBy(create('sendOnlyOnChange: { ttlMs: 60_000, maxEntries: 100 }'))).toContain('lru-cache');
   });
 
+  test('the metrics subpaths load their optional peer only when called, and the root neither', () => {
+    const integration = "new (require('./dist').RudderStackIntegration)({ config: {} })";
+    for (const [subpath, collect, peer] of [
+      ['prometheus', 'collectPrometheusMetrics', 'prom-client'],
+      ['opentelemetry', 'collectOpenTelemetryMetrics', '@opentelemetry/api'],
+    ] as const) {
+      expect(packagesLoadedBy(`${integration}.close(); require('./dist/metrics/${subpath}')`)).not.toContain(peer);
+      expect(packagesLoadedBy(`const i = ${integration}; require('./dist/metrics/${subpath}').${collect}(i); i.close()`)).toContain(peer);
+    }
+    expect(packagesLoadedBy(`${integration}.close()`).filter((name) => name === 'prom-client' || name.startsWith('@opentelemetry/'))).toEqual([]);
+  });
+
   test('/testing loads neither flagsmith-nodejs nor ajv until sdkFlags is called', () => {
     const loaded = packagesLoadedBy("require('./dist/testing')");
     expect(loaded).not.toContain('flagsmith-nodejs');

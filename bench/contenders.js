@@ -23,6 +23,7 @@ const { flagsFor, userIdOf } = require('./workload');
 const CONTENDERS = {
   'plugin gzip': (ctx) => pluginContender(ctx, { ...ctx.pluginOptions }),
   'plugin no-gzip': (ctx) => pluginContender(ctx, { ...ctx.pluginOptions, gzip: false }),
+  'plugin gzip + metrics': (ctx) => require('./metrics-hook').withCollectors(pluginContender(ctx, { ...ctx.pluginOptions })),
   'rudder-sdk-node': rudderContender,
   'segment-node': segmentContender,
   'wire limit': wireLimit,

@@ -4,8 +4,10 @@
  * into an empty project with `npm install --omit=dev`, and checks there what a user relies on:
  * the tarball's contents, the size of the install, `require`, `import`, `/testing`, the exported
  * fixtures, the bin, the one-line message of sdkFlags, backfill and demo when the optional peer
- * flagsmith-nodejs is missing (and that the npx line it gives works), and TypeScript strict consumers under `node16`, `bundler`
- * and `node` (node10) resolution.
+ * flagsmith-nodejs is missing (and that the npx line it gives works), `/prometheus` and
+ * `/opentelemetry` without their optional peers (one line saying what to install) and with them
+ * (real metrics), and TypeScript strict consumers under `node16`, `bundler` and `node` (node10)
+ * resolution.
  *
  *   node scripts/consumer-check.js [--keep]   (--keep leaves the temporary project for a look)
  *
@@ -21,7 +23,10 @@ const ROOT = path.resolve(__dirname, '..');
 const PKG = require('../package.json');
 /** Issue 13: the hook's production install. */
 const MAX_PACKAGES = 12;
-const MAX_INSTALL_KIB = 4 * 1024;
+// Two budgets: the dependencies (a tree that grows behind our back is what this guards against),
+// and the package itself, which grows with its features.
+const MAX_DEPENDENCIES_KIB = 3 * 1024;
+const MAX_PACKAGE_KIB = 1024;
 const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const NPX = process.platform === 'win32' ? 'npx.cmd' : 'npx';
@@ -82,12 +87,21 @@ function checkTarball(files) {
       'dist/testing/index.d.ts',
       'dist/testing/index.d.mts',
       'dist/cli/main.js',
+      'dist/metrics/prometheus.js',
+      'dist/metrics/prometheus.mjs',
+      'dist/metrics/prometheus.d.ts',
+      'dist/metrics/prometheus.d.mts',
+      'dist/metrics/opentelemetry.js',
+      'dist/metrics/opentelemetry.mjs',
+      'dist/metrics/opentelemetry.d.ts',
+      'dist/metrics/opentelemetry.d.mts',
       'README.md',
       'CHANGELOG.md',
       'LICENSE',
       'package.json',
       'fixtures/environment-document.json',
       'fixtures/sql/flagsmith-rudderstack-tables.sql',
+      'fixtures/prometheus/alerts.yml',
     ];
     const missing = required.filter((file) => !files.includes(file));
     assert(missing.length === 0, `missing: ${missing.join(', ')}`);
@@ -99,24 +113,34 @@ function checkTarball(files) {
   });
 }
 
-/** Packages in the production install, and its size on disk (as `du -sk node_modules` counts it). */
+/**
+ * Packages in the production install, and their size in bytes (`du -sk --apparent-size`: what
+ * the files hold, not the filesystem's blocks, which give each small file 4 KiB): all of
+ * node_modules, and this package's own folder.
+ */
 function installFigures(project) {
   const listed = run(NPM, ['ls', '--all', '--omit=dev', '--parseable'], project).stdout.trim().split('\n');
   const packages = listed.slice(1).map((dir) => path.relative(path.join(project, 'node_modules'), dir));
-  const kib = Number(ok('du', ['-sk', 'node_modules'], project).split(/\s/)[0]);
-  return { packages, kib };
+  const kibOf = (dir) => Number(ok('du', ['-sk', '--apparent-size', dir], project).split(/\s/)[0]);
+  const kib = kibOf('node_modules');
+  const ownKib = kibOf(path.join('node_modules', 'flagsmith-rudderstack'));
+  return { packages, kib, ownKib };
 }
 
 function checkProductionInstall(project, tarball) {
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
   ok(NPM, ['install', '--omit=dev', ...NPM_FLAGS, tarball], project);
-  check(`the production install is at most ${MAX_PACKAGES} packages and ${MAX_INSTALL_KIB / 1024} MB, without ajv or flagsmith-nodejs`, () => {
-    const { packages, kib } = installFigures(project);
-    assert(packages.length <= MAX_PACKAGES, `${packages.length} packages: ${packages.join(', ')}`);
-    assert(kib <= MAX_INSTALL_KIB, `${kib} KiB`);
-    for (const absent of ['ajv', 'flagsmith-nodejs']) assert(!packages.includes(absent), `${absent} is installed`);
-    return `${packages.length} packages, ${kib} KiB`;
-  });
+  check(
+    `the production install is at most ${MAX_PACKAGES} packages, dependencies at most ${MAX_DEPENDENCIES_KIB} KiB and the package at most ${MAX_PACKAGE_KIB} KiB, without ajv or flagsmith-nodejs`,
+    () => {
+      const { packages, kib, ownKib } = installFigures(project);
+      assert(packages.length <= MAX_PACKAGES, `${packages.length} packages: ${packages.join(', ')}`);
+      assert(kib - ownKib <= MAX_DEPENDENCIES_KIB, `dependencies ${kib - ownKib} KiB`);
+      assert(ownKib <= MAX_PACKAGE_KIB, `the package ${ownKib} KiB`);
+      for (const absent of ['ajv', 'flagsmith-nodejs']) assert(!packages.includes(absent), `${absent} is installed`);
+      return `${packages.length} packages, ${kib} KiB: dependencies ${kib - ownKib} KiB, the package ${ownKib} KiB`;
+    },
+  );
 }
 
 function checkRuntime(project) {
@@ -234,6 +258,8 @@ function checkPeerLines(work, project, tarball) {
 const CONSUMER_TS = `
 import { RudderStackIntegration, validateSettings, type IntegrationStats, type RudderStackSettings } from 'flagsmith-rudderstack';
 import { createTestIntegration, identitiesResponse, startLocalDataPlane, type TestIntegration } from 'flagsmith-rudderstack/testing';
+import { collectPrometheusMetrics, type PrometheusMetrics } from 'flagsmith-rudderstack/prometheus';
+import { collectOpenTelemetryMetrics, type OpenTelemetryMetrics } from 'flagsmith-rudderstack/opentelemetry';
 
 const settings: RudderStackSettings = { api_key: 'k', base_url: null };
 const writeKey: string = validateSettings(settings).writeKey;
@@ -242,9 +268,12 @@ export async function main(): Promise<IntegrationStats> {
   const test: TestIntegration = await createTestIntegration();
   const dataPlane = await startLocalDataPlane();
   const integration = new RudderStackIntegration({ config: { env: { api_key: writeKey, base_url: dataPlane.url } }, allowPrivateNetworks: true });
+  const collected: [PrometheusMetrics, OpenTelemetryMetrics] = [collectPrometheusMetrics(integration, { prefix: 'api_' }), collectOpenTelemetryMetrics(integration)];
+  const states: string[] = integration.destinations().map((destination) => destination.state);
   integration.postIdentityFetch({ environmentKey: 'env', identity: { identifier: response.identifier }, flags: response.flags });
   await Promise.all([test.close(), integration.close(), dataPlane.close()]);
-  return integration.stats();
+  for (const collection of collected) collection.stop();
+  return { ...integration.stats(), queued: states.length };
 }
 `;
 
@@ -255,15 +284,91 @@ const RESOLUTIONS = [
   { name: 'node (node10)', file: 'consumer.ts', options: { module: 'commonjs', moduleResolution: 'node' } },
 ];
 
-/** What the TypeScript checks need, which a production install does not have. */
+/** What the TypeScript checks need, which a production install does not have (the metrics peers again: npm prunes what --no-save added). */
 function installDevTools(project) {
   const devTools = ['typescript', '@types/node'].map((name) => `${name}@${PKG.devDependencies[name]}`);
-  ok(NPM, ['install', '--no-save', ...NPM_FLAGS, ...devTools], project);
+  ok(NPM, ['install', '--no-save', ...NPM_FLAGS, ...devTools, ...METRICS_PEERS], project);
+}
+
+/** The metrics subpaths, each with the peer it needs and the call that needs it. */
+const METRICS_SUBPATHS = [
+  { subpath: 'prometheus', collect: 'collectPrometheusMetrics', peer: 'prom-client' },
+  { subpath: 'opentelemetry', collect: 'collectOpenTelemetryMetrics', peer: '@opentelemetry/api' },
+];
+const NEW_INTEGRATION = "new (require('flagsmith-rudderstack').RudderStackIntegration)({ config: {} })";
+
+function checkMetricsWithoutPeers(project) {
+  for (const { subpath, collect, peer } of METRICS_SUBPATHS) {
+    check(`/${subpath} without ${peer}: require and import work; ${collect}() fails in one line saying to npm install ${peer}`, () => {
+      node(project, ['-e', `require('flagsmith-rudderstack/${subpath}')`]);
+      node(project, [
+        '--input-type=module',
+        '-e',
+        `import { ${collect} } from 'flagsmith-rudderstack/${subpath}'; if (typeof ${collect} !== 'function') process.exit(1);`,
+      ]);
+      const result = run(process.execPath, ['-e', `require('flagsmith-rudderstack/${subpath}').${collect}(${NEW_INTEGRATION})`], project);
+      const escaped = peer.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+      const line = new RegExp(`^MissingPeerError: ${escaped} is not installed: .*; run npm install ${escaped}$`, 'm');
+      assert(result.code !== 0 && line.test(result.stderr), result.stderr);
+    });
+  }
+  check('sink --metrics-port without prom-client: one line saying to npm install it there', () => {
+    const bin = path.join(project, 'node_modules', PKG.name, PKG.bin[PKG.name]);
+    const result = run(process.execPath, [bin, 'sink', '--port', '0', '--metrics-port', '0'], project, {}, 60_000);
+    failsInOneLine(result);
+    assert(/sink --metrics-port needs prom-client, which is not installed here: run npm install prom-client@\d+ in /.test(result.stderr), result.stderr);
+  });
+}
+
+/** The metrics subpaths' peers, and the SDK that reads OpenTelemetry's instruments. */
+const METRICS_PEERS = ['prom-client', '@opentelemetry/api', '@opentelemetry/sdk-metrics'].map((name) => `${name}@${PKG.devDependencies[name]}`);
+
+function checkMetricsWithPeers(project) {
+  ok(NPM, ['install', '--no-save', ...NPM_FLAGS, ...METRICS_PEERS], project);
+  check('/prometheus with prom-client: a scrape shows the hook call', () => {
+    node(project, [
+      '-e',
+      `
+      const assert = require('node:assert');
+      const { Registry } = require('prom-client');
+      const { collectPrometheusMetrics } = require('flagsmith-rudderstack/prometheus');
+      const integration = ${NEW_INTEGRATION};
+      const { registry } = collectPrometheusMetrics(integration, { registry: new Registry() });
+      integration.postIdentityFetch({ environmentKey: 'env', identity: { identifier: 'u' }, flags: [] });
+      registry.metrics().then((text) => {
+        assert.match(text, /^flagsmith_rudderstack_events_received_total 1$/m);
+        return integration.close();
+      });
+    `,
+    ]);
+  });
+  check('/opentelemetry with @opentelemetry/api and the SDK (import): a collection shows the hook call', () => {
+    node(project, [
+      '--input-type=module',
+      '-e',
+      `
+      import assert from 'node:assert';
+      import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+      import { RudderStackIntegration } from 'flagsmith-rudderstack';
+      import { collectOpenTelemetryMetrics } from 'flagsmith-rudderstack/opentelemetry';
+      class Reader extends MetricReader { async onForceFlush() {} async onShutdown() {} }
+      const reader = new Reader();
+      const provider = new MeterProvider({ readers: [reader] });
+      const integration = new RudderStackIntegration({ config: {} });
+      collectOpenTelemetryMetrics(integration, { meter: provider.getMeter('consumer') });
+      integration.postIdentityFetch({ environmentKey: 'env', identity: { identifier: 'u' }, flags: [] });
+      const { resourceMetrics } = await reader.collect();
+      const metric = resourceMetrics.scopeMetrics[0].metrics.find((m) => m.descriptor.name === 'flagsmith_rudderstack_events_received');
+      assert.strictEqual(metric.dataPoints[0].value, 1);
+      await Promise.all([integration.close(), provider.shutdown()]);
+    `,
+    ]);
+  });
 }
 
 function checkTypeScript(project) {
   for (const { name, file, options } of RESOLUTIONS) {
-    check(`TypeScript strict consumer, moduleResolution ${name}: root and /testing compile`, () => {
+    check(`TypeScript strict consumer, moduleResolution ${name}: root, /testing, /prometheus and /opentelemetry compile`, () => {
       const dir = fs.mkdtempSync(path.join(project, 'ts-'));
       fs.writeFileSync(path.join(dir, file), CONSUMER_TS);
       const compilerOptions = { ...options, target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] };
@@ -284,7 +389,9 @@ function main() {
     checkTarball(tarball.files);
     checkProductionInstall(project, tarball.file);
     checkRuntime(project);
+    checkMetricsWithoutPeers(project);
     checkPeerLines(work, project, tarball.file);
+    checkMetricsWithPeers(project);
     installDevTools(project);
     checkTypeScript(project);
   } finally {

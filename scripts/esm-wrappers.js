@@ -4,7 +4,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const ENTRY_POINTS = ['dist/index.js', 'dist/testing/index.js'];
+const ENTRY_POINTS = ['dist/index.js', 'dist/testing/index.js', 'dist/metrics/prometheus.js', 'dist/metrics/opentelemetry.js'];
 
 for (const entry of ENTRY_POINTS) {
   const file = path.resolve(__dirname, '..', entry);

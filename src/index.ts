@@ -25,6 +25,8 @@ export type {
   ChangeClaim,
   ChangeVerdict,
   ConfigSource,
+  DestinationState,
+  DestinationStatus,
   DropReason,
   FetchLike,
   FetchRequestInit,

@@ -12,7 +12,15 @@ import { resolveOptions, type ResolvedOptions } from './options';
 import type { OutboxStatus } from './outbox/postgres-outbox';
 import { SettingsCache, type SettingsEntry } from './settings/settings-cache';
 import { keepAliveUntil, monotonicMs, withTimeout } from './timers';
-import type { ChangeVerdict, IdentityFetchContext, IntegrationStats, RudderStackIntegrationOptions, ValidatedSettings, ValueMode } from './types';
+import type {
+  ChangeVerdict,
+  DestinationStatus,
+  IdentityFetchContext,
+  IntegrationStats,
+  RudderStackIntegrationOptions,
+  ValidatedSettings,
+  ValueMode,
+} from './types';
 
 /**
  * The post-identity-fetch hook: maps an identity's flags to an identify, routes it by the
@@ -46,6 +54,7 @@ export class RudderStackIntegration implements AsyncDisposable {
     /* eslint-disable @typescript-eslint/no-require-imports */
     const { HttpSender } = require('./delivery/http-sender') as typeof import('./delivery/http-sender');
     const { Delivery } = require('./delivery/delivery') as typeof import('./delivery/delivery');
+    const { attachHealth } = require('./delivery/destination-health') as typeof import('./delivery/destination-health');
     const changeOptions = this.#options.sendOnlyOnChange;
     const changes =
       changeOptions &&
@@ -81,6 +90,7 @@ export class RudderStackIntegration implements AsyncDisposable {
       this.#logger,
       outbox && { outbox, owner: outboxOwner(), settingsFor: (environmentKey) => this.#settings.load(environmentKey).then(outboxRoute) },
     );
+    attachHealth(this, this.#delivery.health);
     flushBeforeExit(this.#flushHeld);
   }
 
@@ -148,6 +158,15 @@ export class RudderStackIntegration implements AsyncDisposable {
   /** A snapshot of the counters: what was received, sent, retried and dropped (by reason), and what is held now. */
   stats(): IntegrationStats {
     return this.#accounts.snapshot();
+  }
+
+  /**
+   * Each destination (data plane URL and write key) that serves an environment or holds events:
+   * what it is doing, what it holds, what it delivered and dropped, its last delivery and failure.
+   * Read from state delivery keeps anyway; never shows a write key or URL credentials.
+   */
+  destinations(): DestinationStatus[] {
+    return this.#delivery.destinations();
   }
 
   /** Capture, check, admit, route. Whatever throws here does so before the call is held. */

@@ -224,6 +224,13 @@ export interface BatchResult {
   error?: string;
   /** Whether that error was the attempt's `requestTimeoutMs` running out. */
   timedOut?: boolean;
+  /**
+   * The last attempt's own time in milliseconds: from handing its body to the network to its
+   * status (or its failure), without compression or retry waits. Absent when no attempt was made.
+   */
+  durationMs?: number;
+  /** Bytes of the last attempt's body on the wire (after gzip). Absent when no attempt was made. */
+  bytes?: number;
 }
 
 /** Options of `new RudderStackIntegration(options)`; only `config` is required. */
@@ -393,4 +400,51 @@ export interface IntegrationStats {
   claimed: number;
   /** Durable outbox: rows this process handed back to it, for any replica to send later (a retryable failure, a pause, close). */
   parked: number;
+}
+
+/**
+ * What a destination is doing, as `destinations()` tells it, the first that holds:
+ * - `paused`: cooling down after the data plane refused the destination itself (401 write key,
+ *   404 source, a host name resolving to an internal address, or every request refused); its
+ *   events are dropped without a request until `pausedUntil` or `invalidate()`.
+ * - `retrying`: a batch is waiting to be sent again, or being sent again, after an answer that may
+ *   get better (5xx, 408, 429, a timeout, a network error); with the durable outbox, its rows
+ *   wait in the outbox for their next try.
+ * - `sending`: events are queued for a batch or in a request, and none is retrying.
+ * - `refused`: nothing is queued or in flight, and the last batch to end was given up on (refused
+ *   for good, retries exhausted, or dropped by a pause) with nothing delivered since:
+ *   `lastFailure` says why. The next delivery makes it `idle`.
+ * - `idle`: nothing queued or in flight, and the last batch was delivered (or none was sent yet).
+ */
+export type DestinationState = 'idle' | 'sending' | 'retrying' | 'paused' | 'refused';
+
+/** One destination (a data plane URL and write key) as `integration.destinations()` shows it: never the write key. */
+export interface DestinationStatus {
+  /** The data plane's host (and port), as messages show it: credentials and keys redacted. */
+  dataPlaneHost: string;
+  /** The environments whose settings send here, in the order first seen. */
+  environmentKeys: string[];
+  /** What it is doing now. */
+  state: DestinationState;
+  /** Events waiting for a batch. */
+  queued: number;
+  /** Events in a request or waiting to retry one. */
+  inFlight: number;
+  /** Events delivered here since the integration started. */
+  delivered: number;
+  /** Events routed here and dropped, for any reason, since the integration started. */
+  dropped: number;
+  /** When the data plane last answered 2xx (ISO 8601). */
+  lastDeliveredAt?: string;
+  /** The last attempt that failed: when (ISO 8601), why (see README "Monitoring"), and the HTTP status when there was one. */
+  lastFailure?: {
+    /** When it failed (ISO 8601). */
+    at: string;
+    /** A short code: `unauthorized`, `not_found`, `server_error`, `rate_limited`, `timeout`, `network_error`, ... */
+    reason: string;
+    /** The HTTP status, when the data plane answered. */
+    status?: number;
+  };
+  /** While `paused`: when the cool-down ends (ISO 8601). */
+  pausedUntil?: string;
 }

@@ -38,6 +38,7 @@ describe('npm run bench (smoke)', () => {
     expect(summary).toEqual([
       'plugin gzip: verified',
       'plugin no-gzip: verified',
+      'plugin gzip + metrics: verified',
       'rudder-sdk-node: verified',
       'segment-node: verified',
       'wire limit: verified',

@@ -16,6 +16,24 @@ describe('flagsmith-rudderstack demo', () => {
     expect(result.stdout).toContain('4 of 4 identify event(s) delivered.');
   });
 
+  test("prints where the integration's metrics are, and what they said after the flush", async () => {
+    const result = await runCli(['demo']);
+
+    expect(result.code).toBe(0);
+    const url = /^Metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics) \(Prometheus, while the demo runs; README "Monitoring" says what each is\)$/m.exec(
+      result.stdout,
+    )?.[1];
+    expect(url).toBeDefined();
+    expect(result.stdout).toContain(
+      `From ${url}, after the flush:\n` +
+        '    flagsmith_rudderstack_events_received_total 4\n' +
+        '    flagsmith_rudderstack_events_total{outcome="delivered"} 4\n',
+    );
+    // One request, or more if the client's calls spanned a flush interval.
+    expect(result.stdout).toMatch(/^ {4}flagsmith_rudderstack_requests_total\{status_class="2xx"\} [1-4]$/m);
+    expect(result.stdout).toContain('    flagsmith_rudderstack_destinations{state="idle"} 1\n');
+  });
+
   test('sends to the data plane in RUDDERSTACK_WRITE_KEY and RUDDERSTACK_DATA_PLANE_URL when both are set', async () => {
     const dataPlane = await startDataPlane({ writeKeys: ['wk_demo_secret'] });
     const result = await runCli(['demo', '--allow-private-networks'], {

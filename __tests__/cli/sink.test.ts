@@ -90,6 +90,33 @@ describe('flagsmith-rudderstack sink', () => {
     expect((await post(healthy, 'k', [{ type: 'identify', userId: 'a' }])).status).toBe(200);
   });
 
+  test('--metrics-port serves what it received at /metrics: events, and requests by the class of their answer', async () => {
+    const { sink, url } = await startSink(['--metrics-port', '0'], { SINK_WRITE_KEYS: 'key-one' });
+    await waitFor(() => /Metrics of what it receives: (\S+)\n/.test(sink.stderr()), 'the metrics URL');
+    const metricsUrl = /Metrics of what it receives: (\S+)\n/.exec(sink.stderr())![1]!;
+    expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+
+    expect(
+      (
+        await post(url, 'key-one', [
+          { type: 'identify', userId: 'a' },
+          { type: 'identify', userId: 'b' },
+        ])
+      ).status,
+    ).toBe(200);
+    expect((await post(url, 'other', [{ type: 'identify', userId: 'c' }])).status).toBe(401);
+    await waitFor(() => sink.stdout().includes('answered 401'), 'the refusal to be settled');
+
+    const scrape = await fetch(metricsUrl);
+    expect(scrape.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await scrape.text();
+    expect(text).toContain('# TYPE flagsmith_rudderstack_sink_events_received_total counter\nflagsmith_rudderstack_sink_events_received_total 2\n');
+    expect(text).toContain('flagsmith_rudderstack_sink_requests_total{status_class="2xx"} 1\n');
+    expect(text).toContain('flagsmith_rudderstack_sink_requests_total{status_class="4xx"} 1\n');
+    expect(text).not.toContain('key-one');
+    expect((await fetch(metricsUrl.replace(/\/metrics$/, '/'))).status).toBe(404);
+  });
+
   test('bad arguments: one line and exit 2', async () => {
     const result = await runCli(['sink', '--fail-rate', '1.5']);
 
@@ -101,6 +128,6 @@ describe('flagsmith-rudderstack sink', () => {
     const result = await runCli(['sink', '--help']);
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Example:\n  $ flagsmith-rudderstack sink --port 8080 --fail-rate 0.3 --status 503');
+    expect(result.stdout).toContain('Example:\n  $ flagsmith-rudderstack sink --port 8080 --fail-rate 0.3 --status 503 --metrics-port 9464');
   });
 });

@@ -230,10 +230,32 @@ describe('onBatchResult', () => {
     dataPlane.fail({ status: 400 });
     integration.postIdentityFetch(identityContext('env-a', 'refused'));
     await integration.flush();
+    // durationMs and bytes are the last attempt's: its own time, and its gzipped body as the data plane received it.
+    const wireBytes = dataPlane.requests.map((request) => Number(request.headers['content-length']));
+    expect(wireBytes).toHaveLength(3);
     expect(results).toEqual([
-      { environmentKeys: ['env-a'], dataPlaneUrl: dataPlane.url, events: 1, result: 'delivered', attempts: 2, status: 200 },
-      { environmentKeys: ['env-a'], dataPlaneUrl: dataPlane.url, events: 1, result: 'rejected', attempts: 1, status: 400 },
+      {
+        environmentKeys: ['env-a'],
+        dataPlaneUrl: dataPlane.url,
+        events: 1,
+        result: 'delivered',
+        attempts: 2,
+        status: 200,
+        durationMs: expect.any(Number),
+        bytes: wireBytes[1],
+      },
+      {
+        environmentKeys: ['env-a'],
+        dataPlaneUrl: dataPlane.url,
+        events: 1,
+        result: 'rejected',
+        attempts: 1,
+        status: 400,
+        durationMs: expect.any(Number),
+        bytes: wireBytes[2],
+      },
     ]);
+    for (const result of results) expect(result.durationMs).toBeGreaterThanOrEqual(0);
   });
 
   it('says which network error ended a request that had no answer', async () => {

@@ -10,6 +10,8 @@ import { closeHarnesses, createIntegration, identityContext } from '../helpers/h
 
 const WRITE_KEY = 'write-key-never-shown';
 const body = Buffer.from('{"batch":[],"sentAt":"2026-11-28T10:00:00.000Z"}');
+/** What an attempt that reached the network adds to its outcome: its own time, and its body's bytes on the wire. */
+const onTheWire = (bytes: number): { durationMs: unknown; bytes: number } => ({ durationMs: expect.any(Number), bytes });
 
 interface Server {
   url: string;
@@ -97,7 +99,7 @@ describe('HttpSender with its default transport', () => {
     const endpoint = endpointFor(server.url, WRITE_KEY);
     const sending = senderFor();
     for (let i = 0; i < 3; i++) {
-      await expect(sending.send(endpoint, body, never)).resolves.toEqual({ kind: 'response', status: 200, retryAfterMs: undefined });
+      await expect(sending.send(endpoint, body, never)).resolves.toEqual({ kind: 'response', status: 200, retryAfterMs: undefined, ...onTheWire(body.length) });
     }
     expect(server.connections).toBe(1);
     expect(server.requests).toHaveLength(3);
@@ -119,6 +121,7 @@ describe('HttpSender with its default transport', () => {
       kind: 'response',
       status: 429,
       retryAfterMs: 3_000,
+      ...onTheWire(body.length),
     });
   });
 
@@ -138,6 +141,7 @@ describe('HttpSender with its default transport', () => {
       kind: 'response',
       status: 200,
       retryAfterMs: undefined,
+      ...onTheWire(body.length),
     });
     await dropped;
     expect(server.requests).toHaveLength(1);
@@ -172,7 +176,7 @@ describe('HttpSender with its default transport', () => {
   it('ends an attempt with no answer at requestTimeoutMs, and one cut short by shutdown as aborted', async () => {
     server = await serve(() => undefined);
     const endpoint = endpointFor(server.url, WRITE_KEY);
-    await expect(senderFor(200).send(endpoint, body, never)).resolves.toMatchObject({ kind: 'network-error', timedOut: true });
+    await expect(senderFor(200).send(endpoint, body, never)).resolves.toMatchObject({ kind: 'network-error', timedOut: true, ...onTheWire(body.length) });
     const shutdown = new AbortController();
     const attempt = senderFor(60_000).send(endpoint, body, shutdown.signal);
     setTimeout(() => shutdown.abort(), 50);
@@ -198,16 +202,24 @@ describe('HttpSender with a host fetch', () => {
       res.end('Service Unavailable');
     });
     const sender = new HttpSender({ fetch: hostFetch, gzip: true, requestTimeoutMs: 5_000, allowPrivateNetworks: false });
-    await expect(sender.send(endpointFor(server.url, WRITE_KEY), body, never)).resolves.toEqual({ kind: 'response', status: 503, retryAfterMs: 2_000 });
+    const outcome = await sender.send(endpointFor(server.url, WRITE_KEY), body, never);
     const [request] = server.requests;
     expect(request!.headers).toMatchObject({ 'content-encoding': 'gzip', 'content-type': 'application/json' });
+    // The bytes are those on the wire: the gzipped body, not the JSON.
+    expect(outcome).toEqual({ kind: 'response', status: 503, retryAfterMs: 2_000, ...onTheWire(Number(request!.headers['content-length'])) });
+    expect(Number(request!.headers['content-length'])).not.toBe(body.length);
   });
 
   it('counts the status of an answer whose body stalls, and cancels that body', async () => {
     server = await serve(stalling(200));
     const dropped = server.nextConnectionClosed();
     const sender = new HttpSender({ fetch: hostFetch, gzip: false, requestTimeoutMs: 2_000, allowPrivateNetworks: false });
-    await expect(sender.send(endpointFor(server.url, WRITE_KEY), body, never)).resolves.toEqual({ kind: 'response', status: 200, retryAfterMs: undefined });
+    await expect(sender.send(endpointFor(server.url, WRITE_KEY), body, never)).resolves.toEqual({
+      kind: 'response',
+      status: 200,
+      retryAfterMs: undefined,
+      ...onTheWire(body.length),
+    });
     await dropped;
   });
 

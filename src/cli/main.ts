@@ -35,6 +35,10 @@ const dataPlaneUrlOption = (): Option =>
   new Option('--data-plane-url <url>', 'RudderStack data plane URL (default https://hosted.rudderlabs.com)').env(DATA_PLANE_URL_ENV);
 const writeKeyFileOption = (): Option =>
   new Option('--write-key-file <file>', `file holding the write key (otherwise ${WRITE_KEY_ENV}; never a bare argument)`);
+const metricsPortOption = (what: string): Option =>
+  new Option('--metrics-port <port>', `serve Prometheus metrics of ${what} at /metrics on this port of 127.0.0.1 (needs prom-client)`).argParser(
+    integer(0, 65_535),
+  );
 const privateNetworksOption = (): Option =>
   new Option('--allow-private-networks', 'admit a data plane on localhost or an internal address (self-hosted RudderStack)').default(false);
 
@@ -91,7 +95,8 @@ function buildProgram(): Command {
     .option('--out <file>', 'write the events as NDJSON to this file instead of printing them')
     .addOption(new Option('--fail-rate <share>', 'answer this share of requests with --status, to rehearse outages').argParser(share))
     .addOption(new Option('--status <status>', 'status of failed requests (default 503; alone: every request fails)').argParser(integer(200, 599)))
-    .addHelpText('after', examples('flagsmith-rudderstack sink --port 8080 --fail-rate 0.3 --status 503'))
+    .addOption(metricsPortOption('what it receives'))
+    .addHelpText('after', examples('flagsmith-rudderstack sink --port 8080 --fail-rate 0.3 --status 503 --metrics-port 9464'))
     .action(async (options: Parameters<typeof sink>[0]) => {
       process.exitCode = await sink(options);
     });
@@ -103,6 +108,7 @@ function buildProgram(): Command {
         `(to a local data plane, or to yours when ${WRITE_KEY_ENV} and ${DATA_PLANE_URL_ENV} are set).`,
     )
     .addOption(privateNetworksOption())
+    .addOption(metricsPortOption("the integration's metrics (default: any free port when prom-client is installed)"))
     .addHelpText(
       'after',
       examples(
@@ -110,7 +116,7 @@ function buildProgram(): Command {
         `${WRITE_KEY_ENV}=... ${DATA_PLANE_URL_ENV}=https://yourcompany.dataplane.rudderstack.com flagsmith-rudderstack demo`,
       ),
     )
-    .action(async (options: { allowPrivateNetworks: boolean }) => {
+    .action(async (options: Parameters<typeof demo>[0]) => {
       process.exitCode = await demo(options);
     });
 

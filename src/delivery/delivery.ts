@@ -2,9 +2,10 @@ import { setMaxListeners } from 'node:events';
 import Denque from 'denque';
 import { monotonicMs, sleep } from '../timers';
 import type { Log, RateLimitedLog } from '../log';
-import type { BatchResult, DropReason, ValidatedSettings } from '../types';
-import type { Accountable, Accounts } from './accounts';
+import type { BatchResult, DestinationStatus, DropReason, ValidatedSettings } from '../types';
+import type { Accountable, Accounts, Outcome } from './accounts';
 import { Destination } from './destination';
+import { DestinationHealth } from './destination-health';
 import type { AcceptedIdentify, QueuedEvent } from './event-record';
 import { ParkedEvents } from './parked';
 import { endpointFor, type HttpSender } from './http-sender';
@@ -30,6 +31,9 @@ export interface DeliveryOptions {
   maxPauseMs: number;
 }
 
+/** How events that were in a request end: delivered, handed back to the outbox, or dropped. */
+type RequestOutcome = Exclude<Outcome, 'skipped' | 'unchanged'>;
+
 /** An accepted identify whose destination is known. */
 interface IntakeItem extends AcceptedIdentify {
   settings: ValidatedSettings;
@@ -42,6 +46,8 @@ interface IntakeItem extends AcceptedIdentify {
  */
 export class Delivery {
   readonly #destinations = new Map<string, Destination>();
+  /** What each destination has been doing; outlives the destinations this map forgets. */
+  readonly health = new DestinationHealth();
   /** Each settings object's destination key, made once: settings stay cached across many events. */
   readonly #destinationKeys = new WeakMap<ValidatedSettings, string>();
   readonly #parked = new ParkedEvents();
@@ -83,6 +89,8 @@ export class Delivery {
         destinationFor: (settings) => this.#destinationFor(settings),
         pump: (destination) => this.#pump(destination),
         report: (destination, step, events, result) => this.#report(destination, step, events, result),
+        settleRequest: (destination, events, result) => this.#settleRequest(destination, events, result),
+        serve: (destination, environmentKey) => this.#serve(destination, environmentKey),
       });
   }
 
@@ -168,6 +176,11 @@ export class Delivery {
     }
   }
 
+  /** Each destination's state and counts, for `integration.destinations()`. */
+  destinations(): DestinationStatus[] {
+    return this.health.report(monotonicMs());
+  }
+
   /** Releases timers and sockets once nothing is held; resolves when every outbox statement has been answered. */
   async stop(): Promise<void> {
     for (const destination of this.#destinations.values()) destination.clearFlushTimer();
@@ -184,18 +197,19 @@ export class Delivery {
 
   /** Drops the oldest event that is not in a request: parked, in the intake, or queued. */
   #evictOldest(): void {
-    let oldest: { event: Accountable; remove: () => void } | undefined;
-    const consider = (event: Accountable | undefined, remove: () => void): void => {
-      if (event && (!oldest || event.seq < oldest.event.seq)) oldest = { event, remove };
+    let oldest: { event: Accountable; remove: () => void; destination?: Destination } | undefined;
+    const consider = (event: Accountable | undefined, remove: () => void, destination?: Destination): void => {
+      if (event && (!oldest || event.seq < oldest.event.seq)) oldest = { event, remove, destination };
     };
     consider(this.#intake.peekFront(), () => this.#intake.shift());
-    for (const destination of this.#destinations.values()) consider(destination.oldest(), () => destination.removeOldest());
+    for (const destination of this.#destinations.values()) consider(destination.oldest(), () => destination.removeOldest(), destination);
     for (const [event, remove] of this.#parked.oldest()) consider(event, remove);
     if (!oldest) return;
     oldest.remove();
     // An outbox row loses nothing: it goes back to the table.
     if (oldest.event.row !== undefined) return this.#durable!.handBack([oldest.event as QueuedEvent]);
     this.#accounts.settle(oldest.event, 'queue_full');
+    if (oldest.destination) this.health.dropped(oldest.destination, 1);
     this.#log.warn('queue_full', say.QUEUE_FULL_OLDEST, { reason: 'queue_full' });
   }
 
@@ -230,10 +244,10 @@ export class Delivery {
   #place(item: IntakeItem): Destination | undefined {
     if (this.#shutdown.signal.aborted) return this.#settleUnsent(item, 'close_timeout');
     const destination = this.#destinationFor(item.settings);
-    destination.serve(item.environmentKey);
+    this.#serve(destination, item.environmentKey);
     const writer = this.#durable?.writer();
     // A paused destination's events wait in the outbox for the pause to end; in memory they are dropped.
-    if (!writer && destination.isPaused(monotonicMs())) return this.#settleUnsent(item, 'rejected');
+    if (!writer && destination.isPaused(monotonicMs())) return this.#settleUnsent(item, 'rejected', destination);
 
     const { events, oversizedTraits } = serializeIdentify(item.capture, this.#options.maxEventBytes);
     if (oversizedTraits.length > 0) {
@@ -249,14 +263,14 @@ export class Delivery {
         environmentKey: item.environmentKey,
         reason: 'event_too_large',
       });
-      return this.#settleUnsent(item, 'event_too_large');
+      return this.#settleUnsent(item, 'event_too_large', destination);
     }
     let change = item.change;
     if (events.length > 1) {
       // The hook made room for one event; the parts must fit under maxQueueSize too.
       if (!this.makeRoom(events.length - 1)) {
         this.#log.warn('queue_full', say.QUEUE_FULL_NEWEST, { reason: 'queue_full' });
-        return this.#settleUnsent(item, 'queue_full');
+        return this.#settleUnsent(item, 'queue_full', destination);
       }
       this.#accounts.split(item, events.length);
       change = undefined;
@@ -271,8 +285,15 @@ export class Delivery {
     return destination;
   }
 
-  #settleUnsent(item: IntakeItem, reason: DropReason): undefined {
+  /** Notes that an environment routes to the destination, there and in its health. */
+  #serve(destination: Destination, environmentKey: string): void {
+    if (!destination.serves(environmentKey)) this.health.serve(destination, environmentKey);
+    destination.serve(environmentKey);
+  }
+
+  #settleUnsent(item: IntakeItem, reason: DropReason, destination?: Destination): undefined {
     this.#accounts.settle(item, reason);
+    if (destination) this.health.dropped(destination, 1);
     return undefined;
   }
 
@@ -303,6 +324,7 @@ export class Delivery {
   /** One request's batch, through the retry loop; each step is counted and said as it happens. */
   async #send(destination: Destination, batch: QueuedEvent[]): Promise<void> {
     this.#accounts.toRequest(batch.length);
+    this.health.toRequest(destination, batch.length);
     const unsettled = new Set(batch);
     const policy = batch.every((event) => event.row !== undefined) ? this.#outboxPolicy : this.#options;
     try {
@@ -313,7 +335,7 @@ export class Delivery {
     } catch (error) {
       // A fault of ours: what the loop left unsettled is dropped and counted, so flush() still ends.
       this.#log.error('internal', say.unexpectedText(error), { reason: 'internal' });
-      if (unsettled.size > 0) this.#accounts.settleRequest([...unsettled], 'rejected');
+      if (unsettled.size > 0) this.#settleRequest(destination, [...unsettled], 'rejected');
     } finally {
       destination.endRequest();
       this.#pump(destination);
@@ -324,9 +346,11 @@ export class Delivery {
   #retryLoopFor(destination: Destination, policy: RetryPolicy): RetryLoop {
     return {
       target: {
-        send: (events, retry) => {
+        send: async (events, retry) => {
           if (retry) this.#accounts.retried();
-          return this.#sender.send(destination.endpoint, batchBody(events, new Date().toISOString()), this.#shutdown.signal);
+          const outcome = await this.#sender.send(destination.endpoint, batchBody(events, new Date().toISOString()), this.#shutdown.signal);
+          this.health.attempted(destination, events, outcome);
+          return outcome;
         },
         isPaused: () => destination.isPaused(monotonicMs()),
       },
@@ -340,6 +364,7 @@ export class Delivery {
     if (step.kind === 'pause') {
       const coolDownMs = destination.pause(monotonicMs());
       if (coolDownMs === undefined) return;
+      this.health.paused(destination, monotonicMs() + coolDownMs);
       this.#dropPending(destination, 'rejected');
       const line = say.pausedLine(destination, step.events, step.outcome, coolDownMs, this.#durable !== undefined);
       this.#logger.warn(line.text, line.fields);
@@ -357,10 +382,16 @@ export class Delivery {
         const line = say.exhaustedLine(destination, inMemory, step.attempts, step.last);
         this.#log.warn(`retries_exhausted:${destination.dataPlaneUrl}`, line.text, line.fields);
       }
-      this.#accounts.settleRequest(inMemory, step.result);
+      this.#settleRequest(destination, inMemory, step.result);
       this.#report(destination, step, inMemory, step.result);
     }
     if (rows.length > 0) this.#durable!.settleRows(destination, step, rows);
+  }
+
+  /** Settles events that were in a request: in the accounts and in their destination's health. */
+  #settleRequest(destination: Destination, events: QueuedEvent[], result: RequestOutcome): void {
+    this.#accounts.settleRequest(events, result);
+    this.health.settled(destination, events, result);
   }
 
   /** Events that were not in a request: held ones are settled with `reason`, outbox rows go back to the table until the destination takes them again. */
@@ -368,7 +399,10 @@ export class Delivery {
     const rows: QueuedEvent[] = [];
     for (let event = destination.removeOldest(); event; event = destination.removeOldest()) {
       if (event.row !== undefined) rows.push(event);
-      else this.#accounts.settle(event, reason);
+      else {
+        this.#accounts.settle(event, reason);
+        this.health.dropped(destination, 1);
+      }
     }
     if (rows.length > 0) this.#durable!.handBack(rows);
   }
@@ -387,6 +421,7 @@ export class Delivery {
         attempts: step.attempts,
         ...(last?.kind === 'response' ? { status: last.status } : {}),
         ...(last?.kind === 'network-error' ? { error: last.message, timedOut: last.timedOut } : {}),
+        ...(last && last.kind !== 'aborted' && last.durationMs !== undefined ? { durationMs: last.durationMs, bytes: last.bytes ?? 0 } : {}),
       });
     } catch (error) {
       this.#log.error('onBatchResult', say.reportThrewText(error), { reason: 'onBatchResult' });

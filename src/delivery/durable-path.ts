@@ -9,7 +9,7 @@ import type { RateLimitedLog } from '../log';
 import type { ClaimedRow, PostgresOutbox } from '../outbox/postgres-outbox';
 import { monotonicMs } from '../timers';
 import type { BatchResult, ValidatedSettings } from '../types';
-import type { Accounts } from './accounts';
+import type { Accounts, Outcome } from './accounts';
 import type { Destination } from './destination';
 import type { QueuedEvent } from './event-record';
 import * as say from './messages';
@@ -42,6 +42,10 @@ export interface DeliveryCore {
   pump(destination: Destination): void;
   /** Tells the host's onBatchResult. */
   report(destination: Destination, step: Settled, events: readonly QueuedEvent[], result: BatchResult['result']): void;
+  /** Settles rows that were in a request (delivered, dropped, or handed back as `parked`), in the accounts and the destination's health. */
+  settleRequest(destination: Destination, rows: QueuedEvent[], result: Exclude<Outcome, 'skipped' | 'unchanged'>): void;
+  /** Notes that an environment routes to the destination. */
+  serve(destination: Destination, environmentKey: string): void;
 }
 
 export class DurablePath {
@@ -105,10 +109,10 @@ export class DurablePath {
   settleRows(destination: Destination, step: Settled, rows: QueuedEvent[]): void {
     const delayMs = this.#handBackDelayMs(destination, step);
     const ids = rows.map((event) => event.row!);
-    const { accounts, log } = this.#core;
+    const { log } = this.#core;
     if (delayMs === undefined) {
       void this.#drain.remove(ids).then(() => {
-        accounts.settleRequest(rows, step.result);
+        this.#core.settleRequest(destination, rows, step.result);
         this.#core.report(destination, step, rows, step.result);
       });
       return;
@@ -118,7 +122,7 @@ export class DurablePath {
       log.warn(`parked:${destination.dataPlaneUrl}`, line.text, line.fields);
     }
     void this.#drain.release(ids, delayMs).then(() => {
-      accounts.settleRequest(rows, 'parked');
+      this.#core.settleRequest(destination, rows, 'parked');
       this.#core.report(destination, step, rows, 'parked');
     });
   }
@@ -191,7 +195,7 @@ export class DurablePath {
   /** The registered destination of these settings, noting that the environment routes there. */
   #routedTo(settings: ValidatedSettings, environmentKey: string): Destination {
     const destination = this.#core.destinationFor(settings);
-    destination.serve(environmentKey);
+    this.#core.serve(destination, environmentKey);
     return destination;
   }
 

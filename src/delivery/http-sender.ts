@@ -8,7 +8,7 @@ import { createGuardedLookup } from '../settings/network-guard';
 import type { FetchLike, FetchResponseLike } from '../types';
 import { LIBRARY_NAME, LIBRARY_VERSION } from '../version';
 import { parseRetryAfter, type AttemptOutcome } from './retry-policy';
-import { clearPendingTimeout, pendingTimeout, untilAborted } from '../timers';
+import { clearPendingTimeout, monotonicMs, pendingTimeout, untilAborted } from '../timers';
 
 // Compression runs on libuv's thread pool, not on the event loop the host's requests share, at
 // zlib's fastest level: the host's CPU is what the plugin must spare (BENCHMARKS.md has the cost
@@ -82,6 +82,7 @@ class NodeHttpTransport implements Transport {
   post(endpoint: Endpoint, headers: Record<string, string>, body: Buffer, timeoutMs: number, shutdown: AbortSignal): Promise<AttemptOutcome> {
     this.#watch(shutdown);
     return new Promise((resolve) => {
+      const startedAt = monotonicMs();
       const { target } = endpoint;
       const secure = target.protocol === 'https:';
       const request = (secure ? https : http).request({
@@ -94,7 +95,7 @@ class NodeHttpTransport implements Transport {
       const finish = (outcome: AttemptOutcome): void => {
         if (!this.#active.delete(abort)) return;
         clearTimeout(timer);
-        resolve(outcome);
+        resolve(timed(outcome, startedAt));
       };
       const abort = (): void => {
         finish(answer ?? { kind: 'aborted' });
@@ -108,11 +109,11 @@ class NodeHttpTransport implements Transport {
       this.#active.add(abort);
       request.once('response', (response) => {
         clearTimeout(timer);
-        const outcome: AttemptOutcome = {
-          kind: 'response',
-          status: response.statusCode ?? 0,
-          retryAfterMs: parseRetryAfter(headerValue(response.headers['retry-after'])),
-        };
+        // Timed at the status: the body that follows decides nothing.
+        const outcome: AttemptOutcome = timed(
+          { kind: 'response', status: response.statusCode ?? 0, retryAfterMs: parseRetryAfter(headerValue(response.headers['retry-after'])) },
+          startedAt,
+        );
         answer = outcome;
         response.once('close', () => finish(outcome));
         discardBody(response, Math.min(timeoutMs, BODY_WAIT_MS));
@@ -175,15 +176,16 @@ class FetchTransport implements Transport {
     const timer = pendingTimeout(() => attempt.abort(), timeoutMs);
     const onShutdown = (): void => attempt.abort();
     shutdown.addEventListener('abort', onShutdown);
+    const startedAt = monotonicMs();
     try {
       const request = this.#fetch(endpoint.batchUrl, { method: 'POST', headers, body, signal: attempt.signal, redirect: 'manual' });
       const response = await untilAborted(request, attempt.signal);
       // The status decides; the body is not read.
       cancelBody(response);
-      return { kind: 'response', status: response.status, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) };
+      return timed({ kind: 'response', status: response.status, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')) }, startedAt);
     } catch (error) {
       if (shutdown.aborted) return { kind: 'aborted' };
-      return attempt.signal.aborted ? timedOut(timeoutMs) : networkError(error, endpoint);
+      return timed(attempt.signal.aborted ? timedOut(timeoutMs) : networkError(error, endpoint), startedAt);
     } finally {
       clearPendingTimeout(timer);
       shutdown.removeEventListener('abort', onShutdown);
@@ -223,13 +225,21 @@ export class HttpSender {
       headers['Content-Encoding'] = 'gzip';
       if (shutdown.aborted) return { kind: 'aborted' };
     }
-    return this.#transport.post(endpoint, headers, payload, this.#options.requestTimeoutMs, shutdown);
+    const outcome = await this.#transport.post(endpoint, headers, payload, this.#options.requestTimeoutMs, shutdown);
+    if (outcome.kind !== 'aborted') outcome.bytes = payload.length;
+    return outcome;
   }
 
   /** Releases the default transport's sockets. */
   close(): void {
     this.#transport.close();
   }
+}
+
+/** Notes the attempt's own time, from its start to now, unless it was noted already (at the status) or the attempt was given up. */
+function timed(outcome: AttemptOutcome, startedAt: number): AttemptOutcome {
+  if (outcome.kind !== 'aborted') outcome.durationMs ??= monotonicMs() - startedAt;
+  return outcome;
 }
 
 function timedOut(timeoutMs: number): AttemptOutcome {

@@ -173,7 +173,8 @@ export class OutboxDrain {
       this.#backlogged = true;
       return undefined;
     }
-    const rows = await this.#outbox.claim(environmentKey, this.#owner, limit);
+    // A row this process still holds comes back only if its lease lapsed (a renewal ran late): it is already being sent.
+    const rows = (await this.#outbox.claim(environmentKey, this.#owner, limit)).filter((row) => !this.#held.has(row.id));
     if (rows.length === 0) return undefined;
     for (const row of rows) this.#held.add(row.id);
     // A full claim: more are due; the requests it starts will make room for them.

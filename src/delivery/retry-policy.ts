@@ -13,13 +13,19 @@ export type AttemptVerdict =
   /** The destination itself is wrong (write key or source): stop sending to it for a while. */
   | 'pause';
 
+/** What an attempt that reached the network cost: its own time and its body's bytes on the wire (set by the sender). */
+export interface AttemptCost {
+  durationMs?: number;
+  bytes?: number;
+}
+
 export type AttemptOutcome =
-  | { kind: 'response'; status: number; retryAfterMs?: number }
-  | { kind: 'network-error'; message: string; timedOut: boolean; code?: string }
+  | ({ kind: 'response'; status: number; retryAfterMs?: number } & AttemptCost)
+  | ({ kind: 'network-error'; message: string; timedOut: boolean; code?: string } & AttemptCost)
   /** The integration is closing and gave up on this attempt. */
   | { kind: 'aborted' };
 
-const INTERNAL_ADDRESS_CODE = 'ERR_INTERNAL_ADDRESS';
+export const INTERNAL_ADDRESS_CODE = 'ERR_INTERNAL_ADDRESS';
 
 /** 501, 505 and 511 will not get better by asking again. */
 const PERMANENT_5XX = new Set([501, 505, 511]);

@@ -5,26 +5,36 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RudderStackIntegration } from '../integration';
+import { RudderStackIntegration } from '../integration';
 import { EnvironmentDocumentApi, FlagsmithApiError } from './environment-document-api';
 import type { IdentitiesResponse } from './flagsmith-response';
+import { serveIntegrationMetrics } from './metrics-server';
 
 export interface ReferenceHostOptions {
   environmentDocumentPath: string;
   integration: Pick<RudderStackIntegration, 'postIdentityFetch'>;
   /** Default 0: any free port. The host listens on 127.0.0.1 only. */
   port?: number;
+  /**
+   * When given, the integration's metrics are served on this port at `/metrics` (0: any free
+   * port), as Flagsmith serves its own. Needs prom-client, and a RudderStackIntegration.
+   */
+  metricsPort?: number;
 }
 
 export interface ReferenceHost {
   /** `http://127.0.0.1:PORT/api/v1/`: the `api` a Flagsmith client is given. */
   readonly apiUrl: string;
+  /** `http://127.0.0.1:PORT/metrics` when `metricsPort` was given. */
+  readonly metricsUrl?: string;
   close(): Promise<void>;
 }
 
 const MAX_BODY_BYTES = 1_000_000;
 
 export async function startReferenceHost(options: ReferenceHostOptions): Promise<ReferenceHost> {
+  // First: a metrics port that cannot be served fails before anything else is open.
+  const metrics = options.metricsPort === undefined ? undefined : await serveMetricsOf(options.integration, options.metricsPort);
   const api = new EnvironmentDocumentApi(options.environmentDocumentPath);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -68,7 +78,9 @@ export async function startReferenceHost(options: ReferenceHostOptions): Promise
   const { port } = server.address() as AddressInfo;
   return {
     apiUrl: `http://127.0.0.1:${port}/api/v1/`,
+    ...(metrics ? { metricsUrl: metrics.url } : {}),
     close: async () => {
+      await metrics?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -76,6 +88,11 @@ export async function startReferenceHost(options: ReferenceHostOptions): Promise
       await api.close();
     },
   };
+}
+
+function serveMetricsOf(integration: ReferenceHostOptions['integration'], port: number): ReturnType<typeof serveIntegrationMetrics> {
+  if (!(integration instanceof RudderStackIntegration)) throw new TypeError('metricsPort needs the integration to be a RudderStackIntegration');
+  return serveIntegrationMetrics(integration, port);
 }
 
 function parseJson(body: string): unknown {
