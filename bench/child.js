@@ -2,78 +2,30 @@
 /**
  * One contender run, in its own process (forked by the runner with a JSON job in argv[2]).
  *
- * Feeding, the same for every contender: calls come in bursts of `burst` (10) back to back, then
- * the feeder yields with `await new Promise(setImmediate)`. Before a burst it makes sure that no
- * more than `window` (1 000) events would be outstanding (submitted but not acknowledged); if
- * there would be, it polls the contender's own acknowledgement count every 1 ms (setTimeout).
+ * Feeding, the same for every contender (bench/feeder.js): bursts of `burst` (10) calls, then a
+ * yield; at most `window` (1 000) events outstanding (submitted but not acknowledged).
  * "Acknowledged" is what the client learns from the data plane's answer: the plugin's
  * stats().delivered (+ dropped), the SDKs' per-event callbacks, the wire limit's responses.
  * The data plane checks the same events independently; the runner compares both.
  *
- * Timed: from the first call to the moment every event is acknowledged. Each call is timed on its
- * own with process.hrtime.bigint() into a preallocated Float64Array; the workload's flags are
- * built before the clock of the call starts (they are the host's, not the client's, cost).
+ * Timed: from the first call to the moment every event is acknowledged, and each call on its own.
  */
 const { CONTENDERS } = require('./contenders');
-const { flagsFor } = require('./workload');
+const { DURABLE_CONTENDERS } = require('./durable-contenders');
+const { feed, untilAcked, percentiles, sleep } = require('./feeder');
 
 const job = JSON.parse(process.argv[2]);
 const hr = process.hrtime.bigint;
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const yieldToLoop = () => new Promise(setImmediate);
 
 let unhandled = 0;
 process.on('unhandledRejection', () => {
   unhandled++;
 });
 
-function percentiles(latencyNs, count) {
-  const sorted = latencyNs.subarray(0, count).slice().sort();
-  const at = (q) => sorted[Math.min(count - 1, Math.max(0, Math.ceil(q * count) - 1))] / 1000;
-  let sum = 0;
-  for (let i = 0; i < count; i++) sum += sorted[i];
-  return { p50: at(0.5), p99: at(0.99), max: sorted[count - 1] / 1000, mean: sum / count / 1000 };
-}
-
-async function feed(contender, deadline) {
-  const { n, seed, burst, window } = job;
-  const latencyNs = new Float64Array(n);
-  let thrown = 0;
-  let i = 0;
-  while (i < n) {
-    if (window > 0) {
-      while (i + burst - contender.acked() > window) {
-        if (Date.now() > deadline) throw new Error(`timed out feeding: ${contender.acked()} of ${i} submitted events acknowledged`);
-        await sleep(1);
-      }
-    }
-    const end = Math.min(i + burst, n);
-    for (; i < end; i++) {
-      const flags = flagsFor(seed, i);
-      const start = hr();
-      try {
-        contender.call(i, flags);
-      } catch {
-        thrown++;
-      }
-      latencyNs[i] = Number(hr() - start);
-    }
-    await yieldToLoop();
-  }
-  return { latencyNs, thrown };
-}
-
-async function untilAcked(contender, deadline) {
-  while (contender.acked() < job.n) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${contender.acked()} of ${job.n} events acknowledged`);
-    await sleep(1);
-  }
-}
-
 async function main() {
   const deadline = Date.now() + job.timeoutMs;
-  const contender = CONTENDERS[job.contender]({ ...job });
+  // A durable contender connects (and migrates, and recovers) before the clock starts.
+  const contender = await (CONTENDERS[job.contender] || DURABLE_CONTENDERS[job.contender])({ ...job });
   const result = { contender: job.contender, n: job.n, ok: false };
   if (contender.prepare) contender.prepare();
   if (global.gc) global.gc();
@@ -86,7 +38,7 @@ async function main() {
     await contender.run();
     result.requestsSent = contender.batches();
   } else {
-    ({ latencyNs, thrown } = await feed(contender, deadline));
+    ({ latencyNs, thrown } = await feed(contender, { to: job.n, seed: job.seed, burst: job.burst, window: job.window, deadline }));
   }
   const fedNs = Number(hr() - t0);
 
@@ -109,7 +61,7 @@ async function main() {
   }
 
   if (contender.drain) await contender.drain();
-  await untilAcked(contender, deadline);
+  await untilAcked(contender, job.n, deadline);
   const elapsedNs = Number(hr() - t0);
   const cpu = process.cpuUsage(cpu0);
   result.maxRssMB = process.resourceUsage().maxRSS / 1024;
@@ -124,6 +76,7 @@ async function main() {
   result.thrown = thrown;
   result.unhandledRejections = unhandled;
   if (contender.stats) result.stats = contender.stats();
+  if (contender.report) result.report = await contender.report();
   result.ok = contender.failed() === 0 && thrown === 0;
   await Promise.race([contender.close(), sleep(2_000)]);
   return result;

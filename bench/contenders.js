@@ -38,9 +38,7 @@ function pluginContender({ url, writeKey, environmentKey }, extra) {
   });
   const settled = () => {
     const s = integration.stats();
-    let dropped = 0;
-    for (const reason in s.dropped) dropped += s.dropped[reason];
-    return { delivered: s.delivered, dropped };
+    return { delivered: s.delivered, dropped: droppedTotal(s) };
   };
   return {
     kind: 'calls',
@@ -59,6 +57,13 @@ function pluginContender({ url, writeKey, environmentKey }, extra) {
   };
 }
 
+/** Every event the integration dropped, whatever the reason. */
+function droppedTotal(stats) {
+  let dropped = 0;
+  for (const reason in stats.dropped) dropped += stats.dropped[reason];
+  return dropped;
+}
+
 /** Counts an SDK's per-event callbacks: every event answered, and those answered with an error. */
 function callbackCounter() {
   const counter = {
@@ -74,9 +79,18 @@ function callbackCounter() {
 
 /** @rudderstack/rudder-sdk-node 3.x with its defaults; a per-event callback tells delivery. */
 function rudderContender({ url, writeKey, n }) {
+  return rudderCalls(rudderAnalytics({ url, writeKey }), n);
+}
+
+/** A rudder-sdk-node client with its defaults, at the bench data plane. */
+function rudderAnalytics({ url, writeKey }) {
   const Analytics = require('@rudderstack/rudder-sdk-node');
   // dataPlaneUrl is the bare data plane URL: the SDK appends its default path '/v1/batch'.
-  const analytics = new Analytics(writeKey, { dataPlaneUrl: url, logLevel: 'error' });
+  return new Analytics(writeKey, { dataPlaneUrl: url, logLevel: 'error' });
+}
+
+/** The feeder's surface over a rudder-sdk-node client that is to send `n` events. */
+function rudderCalls(analytics, n) {
   const callbacks = callbackCounter();
   return {
     kind: 'calls',
@@ -184,4 +198,4 @@ function post(target, agent, headers, body) {
   });
 }
 
-module.exports = { CONTENDERS };
+module.exports = { CONTENDERS, pluginContender, droppedTotal, rudderAnalytics, rudderCalls };

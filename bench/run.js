@@ -5,6 +5,7 @@
  *   node bench/run.js [--n 100000] [--rounds 3] [--only "plugin gzip,wire limit"] [--json]
  *   node bench/run.js --scale [--scale-ns 10000,100000,1000000] [--outage-n 1000000]
  *   node bench/run.js --profile     (plugin children write .cpuprofile files to bench/profiles/)
+ *   node bench/run.js --durable | --durable-outage   (durable delivery: bench/durable.js --help)
  *
  * Starts the data plane (bench/server.js) in its own process, then runs every contender
  * (bench/child.js + bench/contenders.js) in its own process, alternating contenders round by
@@ -12,15 +13,12 @@
  * plane verified exactly N distinct, correct events and the client reported no failure;
  * otherwise it is reported as FAILED and not timed. Exit code 1 when any run failed.
  */
-const { fork } = require('node:child_process');
-const net = require('node:net');
 const path = require('node:path');
 const { CONTENDERS } = require('./contenders');
 const { DEFAULT_SEED } = require('./workload');
 const report = require('./report');
-
-const WRITE_KEY = 'bench-write-key';
-const ENVIRONMENT_KEY = 'bench-environment';
+const { startServer, closedPort, runProblems, jobFor } = require('./data-plane');
+const { forkJob } = require('./fork-job');
 
 function parseArgs(argv) {
   const args = {
@@ -100,89 +98,16 @@ function parseArgs(argv) {
   return args;
 }
 
-/** The data plane process, with a request/answer helper over IPC. */
-async function startServer() {
-  const child = fork(path.join(__dirname, 'server.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const waiters = [];
-  child.on('message', (msg) => {
-    const waiter = waiters.shift();
-    if (waiter) waiter(msg);
-  });
-  const next = () => new Promise((resolve) => waiters.push(resolve));
-  const ready = await next();
-  return {
-    url: ready.url,
-    async reset(n, seed) {
-      child.send({ cmd: 'reset', n, seed, writeKey: WRITE_KEY });
-      await next();
-    },
-    async report() {
-      child.send({ cmd: 'report' });
-      return (await next()).report;
-    },
-    stop() {
-      return new Promise((resolve) => {
-        child.once('exit', resolve);
-        child.send({ cmd: 'stop' });
-      });
-    },
-  };
-}
-
-/** A loopback port nothing listens on: connections are refused. */
-function closedPort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 function runChild(job, args) {
-  return new Promise((resolve) => {
-    const execArgv = ['--max-old-space-size=4096'];
-    if (args.profile && job.contender.startsWith('plugin')) {
-      execArgv.push(
-        '--cpu-prof',
-        `--cpu-prof-dir=${path.join(__dirname, 'profiles')}`,
-        `--cpu-prof-name=${job.contender.replace(/\W+/g, '-')}-${job.n}-${Date.now()}.cpuprofile`,
-      );
-    }
-    const child = fork(path.join(__dirname, 'child.js'), [JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv });
-    let output = '';
-    const keep = (chunk) => {
-      output = (output + chunk.toString()).slice(-2_000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    let result;
-    child.on('message', (msg) => {
-      result = msg;
-    });
-    child.on('exit', (code, signal) => {
-      resolve(result ?? { contender: job.contender, n: job.n, ok: false, error: `exited ${code ?? signal} without a result: ${output.trim()}` });
-    });
-  });
-}
-
-function jobFor(args, contender, n, url, extra = {}) {
-  return {
-    contender,
-    url,
-    writeKey: WRITE_KEY,
-    environmentKey: ENVIRONMENT_KEY,
-    seed: args.seed,
-    n,
-    burst: args.burst,
-    window: args.window,
-    mode: 'measure',
-    // At least 1 000 events/s, or it is a failure; keeps every run bounded.
-    timeoutMs: 30_000 + n,
-    ...extra,
-  };
+  const execArgv = [];
+  if (args.profile && job.contender.startsWith('plugin')) {
+    execArgv.push(
+      '--cpu-prof',
+      `--cpu-prof-dir=${path.join(__dirname, 'profiles')}`,
+      `--cpu-prof-name=${job.contender.replace(/\W+/g, '-')}-${job.n}-${Date.now()}.cpuprofile`,
+    );
+  }
+  return forkJob('child.js', job, execArgv).result();
 }
 
 /** One timed, verified run of one contender. */
@@ -191,17 +116,7 @@ async function measure(server, args, contender, n) {
   const result = await runChild(jobFor(args, contender, n, server.url), args);
   // The data plane's count is final once the client saw every answer.
   result.server = await server.report();
-  const problems = [];
-  if (result.error) problems.push(result.error);
-  if (!result.server.verified) {
-    problems.push(
-      `data plane: ${result.server.unique} of ${n} identities delivered (${result.server.missing} missing, ${result.server.corrupt} corrupt, ` +
-        `${result.server.extra} extra, ${result.server.duplicates} duplicates, ${result.server.rejectedRequests} rejected requests)` +
-        (result.server.problems.length ? `: ${result.server.problems.join('; ')}` : ''),
-    );
-  }
-  if (result.clientFailed) problems.push(`client reported ${result.clientFailed} failed event(s)`);
-  if (result.thrown) problems.push(`${result.thrown} call(s) threw`);
+  const problems = runProblems(result, n);
   result.verified = problems.length === 0 && result.ok === true;
   if (!result.verified) result.failure = problems.join('; ') || 'client did not finish';
   return result;
@@ -363,7 +278,13 @@ function marginalLine(marginal) {
 }
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes('--durable') || argv.includes('--durable-outage')) {
+    const outcome = await require('./durable').main(argv);
+    process.exitCode = outcome.verified ? 0 : 1;
+    return;
+  }
+  const args = parseArgs(argv);
   const machine = report.machine();
   const server = await startServer();
   let outcome;

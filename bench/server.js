@@ -10,6 +10,7 @@
  * counted as a duplicate; a second, different event for an identity is counted as extra.
  *
  * IPC: {cmd:'reset', n, seed, writeKey} -> {reset:true}; {cmd:'report'} -> {report:{...}};
+ * {cmd:'missing', ranges:[[from, to], ...]} -> {missing: identities in the ranges not received};
  * {cmd:'stop'}. Sends {ready:true, url} once listening.
  */
 const http = require('node:http');
@@ -28,6 +29,8 @@ function newRun(n, seed, writeKey) {
     authorization: 'Basic ' + Buffer.from(`${writeKey}:`).toString('base64'),
     seen: new Uint8Array(n),
     messageIdHash: new Uint32Array(n),
+    copies: new Uint16Array(n),
+    mostCopies: 0,
     requests: 0,
     gzipRequests: 0,
     wireBytes: 0,
@@ -115,6 +118,8 @@ function checkEvent(event) {
     run.unique++;
   } else if (run.messageIdHash[identity] === hash) {
     run.duplicates++;
+    if (run.copies[identity] < 0xffff) run.copies[identity]++;
+    run.mostCopies = Math.max(run.mostCopies, run.copies[identity] + 1);
   } else {
     run.extra++;
     problem(`a second, different event for ${event.userId}`);
@@ -182,6 +187,8 @@ function report() {
     events: run.events,
     unique: run.unique,
     duplicates: run.duplicates,
+    /** The most copies of one event that arrived (1 when none came twice). */
+    mostCopies: Math.max(run.mostCopies, run.unique > 0 ? 1 : 0),
     extra: run.extra,
     corrupt: run.corrupt,
     rejectedRequests: run.rejectedRequests,
@@ -191,12 +198,21 @@ function report() {
   };
 }
 
+/** Identities in the half-open ranges [from, to) that no event arrived for. */
+function missingIn(ranges) {
+  let missing = 0;
+  for (const [from, to] of ranges) for (let i = from; i < Math.min(to, run.n); i++) if (run.seen[i] === 0) missing++;
+  return missing;
+}
+
 process.on('message', (msg) => {
   if (msg.cmd === 'reset') {
     run = newRun(msg.n, msg.seed, msg.writeKey);
     process.send({ reset: true });
   } else if (msg.cmd === 'report') {
     process.send({ report: report() });
+  } else if (msg.cmd === 'missing') {
+    process.send({ missing: missingIn(msg.ranges) });
   } else if (msg.cmd === 'stop') {
     server.closeAllConnections();
     server.close(() => process.exit(0));
