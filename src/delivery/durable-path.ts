@@ -104,27 +104,21 @@ export class DurablePath {
   /**
    * Rows after a request: deleted once delivered or refused for good; otherwise handed back to
    * the table, for any replica to try after the backoff, or at once (a pause, closing). They
-   * settle when the statement has been answered, so that flush() sees the table as it is.
+   * settle at once: the statement is bookkeeping that close() waits for, and a crash before it
+   * only sends a delivered row again.
    */
   settleRows(destination: Destination, step: Settled, rows: QueuedEvent[]): void {
     const delayMs = this.#handBackDelayMs(destination, step);
     const ids = rows.map((event) => event.row!);
-    const { log } = this.#core;
-    if (delayMs === undefined) {
-      void this.#drain.remove(ids).then(() => {
-        this.#core.settleRequest(destination, rows, step.result);
-        this.#core.report(destination, step, rows, step.result);
-      });
-      return;
-    }
+    const result = delayMs === undefined ? step.result : 'parked';
+    if (delayMs === undefined) void this.#drain.remove(ids);
+    else void this.#drain.release(ids, delayMs);
     if (step.result === 'retries_exhausted') {
-      const line = say.parkedLine(destination, rows, step.last, delayMs);
-      log.warn(`parked:${destination.dataPlaneUrl}`, line.text, line.fields);
+      const line = say.parkedLine(destination, rows, step.last, delayMs!);
+      this.#core.log.warn(`parked:${destination.dataPlaneUrl}`, line.text, line.fields);
     }
-    void this.#drain.release(ids, delayMs).then(() => {
-      this.#core.settleRequest(destination, rows, 'parked');
-      this.#core.report(destination, step, rows, 'parked');
-    });
+    this.#core.settleRequest(destination, rows, result);
+    this.#core.report(destination, step, rows, result);
   }
 
   /**
@@ -172,6 +166,8 @@ export class DurablePath {
       touched.add(destination);
     });
     this.#drain.hold(held);
+    // Rows left in the table for want of room: the next request to end should look for them.
+    if (held.length < items.length) this.#drain.roomWanted();
     for (const destination of touched) this.#core.pump(destination);
   }
 

@@ -93,6 +93,11 @@ export class OutboxDrain {
     if (this.#backlogged) this.wake();
   }
 
+  /** Rows were left in the table for want of room: the next request to end looks for them. */
+  roomWanted(): void {
+    this.#backlogged = true;
+  }
+
   /** Rows this process now holds (claimed at insert). */
   hold(ids: readonly string[]): void {
     for (const id of ids) this.#held.add(id);

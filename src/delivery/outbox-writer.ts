@@ -1,7 +1,8 @@
 /**
  * Group commit into the durable outbox: events serialized off the hook wait here a few
- * milliseconds, then go to the table in one statement, one commit at a time. While a commit is
- * in flight the next group gathers, so the statement count falls as the load rises.
+ * milliseconds, then go to the table in one statement, at most two commits at a time. While the
+ * commits are in flight the next group gathers, so the statement count falls as the load rises;
+ * two let the database work on one group while the other's commit waits on its disk.
  */
 import type { OutboxEntry, PostgresOutbox } from '../outbox/postgres-outbox';
 import { monotonicMs } from '../timers';
@@ -16,6 +17,10 @@ export const GROUP_COMMIT = {
   maxEvents: 1_000,
   /** Event bytes in one statement. */
   maxBytes: 4_000_000,
+  /** Statements in flight at once... */
+  maxCommitsInFlight: 2,
+  /** ...the second only for a group this large: below it, waiting for the first costs less than another statement. */
+  secondCommitEvents: 250,
   /** After a failed commit, events take the memory path this long, doubling per failure... */
   retryAfterMs: 1_000,
   /** ...up to this. */
@@ -45,7 +50,7 @@ export class OutboxWriter {
   #group: WriteItem[] = [];
   #groupBytes = 0;
   #timer: NodeJS.Timeout | undefined;
-  #committing: Promise<void> | undefined;
+  #commitsInFlight = 0;
   /** Failed commits in a row, and until when (monotonic) events take the memory path. */
   #failures = 0;
   #unavailableUntil = 0;
@@ -68,7 +73,8 @@ export class OutboxWriter {
   write(event: QueuedEvent, settings: ValidatedSettings): void {
     this.#group.push({ event, settings });
     this.#groupBytes += event.json.length;
-    if (this.#group.length >= GROUP_COMMIT.maxEvents || this.#groupBytes >= GROUP_COMMIT.maxBytes) this.commitNow();
+    const full = this.#group.length >= GROUP_COMMIT.maxEvents || this.#groupBytes >= GROUP_COMMIT.maxBytes;
+    if (full || (this.#commitsInFlight > 0 && this.#group.length === GROUP_COMMIT.secondCommitEvents)) this.commitNow();
     else this.#timer ??= setTimeout(() => this.commitNow(), GROUP_COMMIT.delayMs);
   }
 
@@ -76,9 +82,10 @@ export class OutboxWriter {
   commitNow(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#committing || this.#group.length === 0) return;
-    this.#committing = this.#commit().finally(() => {
-      this.#committing = undefined;
+    if (!this.#mayStartCommit()) return;
+    this.#commitsInFlight++;
+    void this.#commit().finally(() => {
+      this.#commitsInFlight--;
       if (this.#group.length > 0) this.commitNow();
     });
   }
@@ -103,6 +110,12 @@ export class OutboxWriter {
     }
     this.#failures = 0;
     this.#handlers.committed(items, ids, sentHere);
+  }
+
+  #mayStartCommit(): boolean {
+    if (this.#group.length === 0) return false;
+    if (this.#commitsInFlight === 0) return true;
+    return this.#commitsInFlight < GROUP_COMMIT.maxCommitsInFlight && this.#group.length >= GROUP_COMMIT.secondCommitEvents;
   }
 
   /** The oldest gathered events, up to a group's limits (more may have gathered while a commit ran). */
