@@ -121,7 +121,11 @@ export class RudderStackIntegration implements AsyncDisposable {
     return keepAliveUntil(this.#accounts.whenDurable());
   }
 
-  /** What waits in the durable outbox (all replicas' rows); undefined when the integration has no outbox. */
+  /**
+   * What waits in the durable outbox (all replicas' rows); undefined when the integration has no
+   * outbox. One statement that reads the table: unlike the integration's other promises, it
+   * rejects (with an `OutboxError`) when the database cannot answer.
+   */
   async outboxStatus(): Promise<OutboxStatus | undefined> {
     return this.#options.durable?.status();
   }

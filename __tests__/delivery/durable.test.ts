@@ -6,7 +6,7 @@ import { Pool } from 'pg';
 import { PostgresOutbox } from '../../src/outbox/postgres-outbox';
 import type { ConfigSource, IntegrationStats, RudderStackSettings } from '../../src/types';
 import { accountedFor, copiesByMessageId } from '../faults/support';
-import { captureLogger, closeHarnesses, createIntegration, identityContext, startDataPlane, waitFor } from '../helpers/harness';
+import { captureLogger, closeHarnesses, createIntegration, identityContext, startDataPlane, startLoopbackServer, waitFor } from '../helpers/harness';
 import { databaseUrl, openTestDatabase, type TestDatabase } from '../helpers/postgres';
 
 const WRITE_KEY = 'wk_DURABLE_s3cr3t_8c1f2e';
@@ -272,5 +272,52 @@ describe('durable delivery (on the PostgreSQL or PGlite the notice above names)'
     await expectEmptied(outbox);
     await integration.close();
     await readOnly.end();
+  });
+
+  it('never drops a new event for room that outbox rows take: rows held in memory keep to half of maxQueueSize', async () => {
+    // A slow data plane: rows stay in requests for a while, and the hook keeps accepting.
+    const received = new Set<string>();
+    const url = await startLoopbackServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        for (const event of (JSON.parse(Buffer.concat(chunks).toString()) as { batch: Array<{ userId: string }> }).batch) received.add(event.userId);
+        setTimeout(() => res.writeHead(200).end('OK'), 300);
+      });
+    });
+    const outbox = await freshOutbox();
+    const config = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`env-${i}`, { api_key: `${WRITE_KEY}_${i}`, base_url: url }]));
+    const integration = durableIntegration(outbox, config, { maxQueueSize: 1_000, gzip: false, flushAt: 20 });
+    // Calls at about 10 000 a second: far more than the slow data plane takes, well within what the table does.
+    for (let i = 0; i < 2_000; i++) {
+      integration.postIdentityFetch(identityContext(`env-${i % 6}`, `user-${i}`));
+      if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await integration.whenDurable();
+    await waitFor(() => received.size === 2_000, 'every event to arrive', 20_000);
+    const stats = integration.stats();
+    expect(stats.dropped.queue_full).toBe(0);
+    expectAccounted(stats);
+  });
+
+  it('gives up at once on what gathered for a commit when the database hangs: close() is held up by one statement at most', async () => {
+    let inserts = 0;
+    const hanging = {
+      query: (text: string) => {
+        if (text.startsWith('INSERT')) inserts++;
+        return new Promise<never>(() => undefined);
+      },
+    };
+    const dataPlane = await startDataPlane();
+    const integration = durableIntegration(new PostgresOutbox(hanging, { statementTimeoutMs: 1_000 }), {
+      'env-a': { api_key: WRITE_KEY, base_url: dataPlane.url },
+    });
+    for (let i = 0; i < 5_000; i++) integration.postIdentityFetch(identityContext('env-a', `user-${i}`));
+    await integration.close({ timeoutMs: 300 });
+    // Two commits in flight at most when the first timed out; the rest went the memory way or were abandoned.
+    expect(inserts).toBeLessThanOrEqual(2);
+    const stats = integration.stats();
+    expect(stats.persisted).toBe(0);
+    expectAccounted(stats);
   });
 });

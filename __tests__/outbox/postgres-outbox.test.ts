@@ -73,22 +73,22 @@ describe('PostgresOutbox (on the PostgreSQL or PGlite the notice above names)', 
   });
 
   it("gives a replica's rows to another once its lease has run out, not before", async () => {
-    const { outbox } = await freshOutbox({ leaseMs: 300 });
+    const { outbox } = await freshOutbox({ leaseMs: 1_000 });
     await outbox.insert(entries('env-a', 10), 'writer');
     expect(await outbox.claim('env-a', 'replica-1', 100)).toHaveLength(10);
     expect(await outbox.claim('env-a', 'replica-2', 100)).toHaveLength(0);
-    await sleep(400);
+    await sleep(1_100);
     const retaken = await outbox.claim('env-a', 'replica-2', 100);
     expect(retaken).toHaveLength(10);
     expect(retaken.every((row) => row.attempts === 2)).toBe(true);
   });
 
   it('keeps a lease while it is renewed', async () => {
-    const { outbox } = await freshOutbox({ leaseMs: 300 });
+    const { outbox } = await freshOutbox({ leaseMs: 1_000 });
     await outbox.insert(entries('env-a', 3), 'writer');
     const ids = (await outbox.claim('env-a', 'replica-1', 10)).map((row) => row.id);
     for (let i = 0; i < 4; i++) {
-      await sleep(150);
+      await sleep(500);
       await outbox.renew(ids, 'replica-1');
     }
     expect(await outbox.claim('env-a', 'replica-2', 10)).toHaveLength(0);
@@ -111,6 +111,18 @@ describe('PostgresOutbox (on the PostgreSQL or PGlite the notice above names)', 
     const ids = (await outbox.claim('env-a', 'replica-1', 10)).map((row) => row.id);
     await outbox.release(ids, 'replica-2', 0);
     expect(await outbox.claim('env-a', 'replica-3', 10)).toHaveLength(0);
+  });
+
+  it('trims to exactly maxRows when two replicas trim at once, and leaves rows being sent to their sender', async () => {
+    const { outbox, table } = await freshOutbox({ maxRows: 1_000 });
+    await outbox.insert(entries('env-a', 1_500), 'writer');
+    const held = await outbox.claim('env-a', 'replica-1', 10);
+    const other = new PostgresOutbox(db.client, { table, maxRows: 1_000 });
+    const deleted = await Promise.all([outbox.trim(10_000), other.trim(10_000)]);
+    // The ten oldest are being sent by replica-1: they stay, so ten fewer go.
+    expect(deleted[0]! + deleted[1]!).toBe(490);
+    expect((await outbox.status()).pending).toBe(1_010);
+    expect(held).toHaveLength(10);
   });
 
   it('lists the environments with rows and when each is due', async () => {
@@ -193,6 +205,8 @@ describe('PostgresOutbox (on the PostgreSQL or PGlite the notice above names)', 
   it('refuses a table name that is not a plain identifier, and options that are not positive numbers', () => {
     expect(() => new PostgresOutbox(db.client, { table: 'x; DROP TABLE y' })).toThrow(/schema\.table/);
     expect(() => new PostgresOutbox(db.client, { leaseMs: 0 })).toThrow(/leaseMs must be a positive number/);
+    expect(() => new PostgresOutbox(db.client, { leaseMs: 500 })).toThrow(/leaseMs must be at least 1000/);
+    expect(() => new PostgresOutbox(db.client, { table: `t${'x'.repeat(48)}` })).toThrow(/at most 48 characters/);
     expect(() => new PostgresOutbox({} as never)).toThrow(/query\(text, values\)/);
   });
 

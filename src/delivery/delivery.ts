@@ -168,6 +168,7 @@ export class Delivery {
   /** Gives up on everything: requests and retry waits end at once; held events are dropped, outbox rows handed back. */
   abandon(): void {
     this.#shutdown.abort();
+    this.#durable?.abandon();
     for (const event of this.#parked.takeAll()) this.#accounts.settle(event, 'close_timeout');
     this.#processIntake();
     for (const destination of this.#destinations.values()) {

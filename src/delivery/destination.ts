@@ -87,6 +87,15 @@ export class Destination {
     return head;
   }
 
+  /** Removes and returns the pending outbox rows, keeping the other events in order. */
+  takeRows(): QueuedEvent[] {
+    const rows: QueuedEvent[] = [];
+    const kept: QueuedEvent[] = [];
+    for (let event = this.removeOldest(); event; event = this.removeOldest()) (event.row === undefined ? kept : rows).push(event);
+    for (const event of kept) this.push(event, true);
+    return rows;
+  }
+
   /**
    * The next batch, taking a request slot, when one is ready and a slot is free. A batch is
    * `flushAt` events, unless a ready batch had to wait for a slot: then the next request carries

@@ -59,9 +59,13 @@ export class DurablePath {
     this.#core = core;
     this.#writer = new OutboxWriter(options.outbox, options.owner, {
       // Closing too: close() tries to deliver what was accepted before it; what it cannot goes back to the table.
-      sendsHere: (settings, already) => {
+      sendsHere: (settings, already, alreadyInGroup) => {
         const destination = core.destinationFor(settings);
-        return destination.outboxWaitMs(monotonicMs()) === 0 && destination.pendingCount() + already < DRAIN.claimRows;
+        return (
+          destination.outboxWaitMs(monotonicMs()) === 0 &&
+          destination.pendingCount() + already < DRAIN.claimRows &&
+          this.#drain.heldCount + alreadyInGroup < this.#rowBudget()
+        );
       },
       committed: (items, ids, sentHere) => this.#persisted(items, ids, sentHere),
       failed: (items, error) => this.#notPersisted(items, error),
@@ -89,6 +93,11 @@ export class DurablePath {
 
   beginClose(): void {
     this.#closing = true;
+  }
+
+  /** close() gave up: events gathered for a commit that has not started are dropped as `close_timeout`. */
+  abandon(): void {
+    for (const { event } of this.#writer.abandon()) this.#core.accounts.settle(event, 'close_timeout');
   }
 
   /** A request ended: the drain may take more rows. */
@@ -139,13 +148,17 @@ export class DurablePath {
       case 'retries_exhausted': {
         const delayMs = retryDelayMs(step.last, destination.failures, { policy: this.#core.policy, random: Math.random });
         destination.backOff(monotonicMs(), delayMs);
+        // The destination's other rows would meet the same failure: they wait in the table too.
+        const waiting = destination.takeRows();
+        if (waiting.length > 0) this.handBack(waiting);
         return delayMs;
       }
       case 'close_timeout':
         return 0;
       case 'rejected':
-        // Refused while the destination is paused, not for what the events hold. The pause holds
-        // them back, in memory, so that new settings (a fixed key) send them at once.
+        // Refused while the destination is paused, not for what the events hold: back to the
+        // table at once; the pause keeps the drain from claiming them (new settings, such as a
+        // fixed key, lift it, and they go).
         return step.because === 'refused' ? undefined : 0;
       default:
         return undefined;
@@ -188,6 +201,15 @@ export class DurablePath {
     for (const destination of touched) this.#core.pump(destination);
   }
 
+  /**
+   * Outbox rows this process may hold in memory: half of `maxQueueSize`. The other half is for
+   * what the hook accepts while it waits for its group commit, so that rows, which are safe in
+   * the table, never crowd out new events.
+   */
+  #rowBudget(): number {
+    return Math.floor(this.#core.maxQueueSize / 2);
+  }
+
   /** The registered destination of these settings, noting that the environment routes there. */
   #routedTo(settings: ValidatedSettings, environmentKey: string): Destination {
     const destination = this.#core.destinationFor(settings);
@@ -204,7 +226,7 @@ export class DurablePath {
     const destination = this.#routedTo(settings, environmentKey);
     const waitMs = destination.outboxWaitMs(monotonicMs());
     if (waitMs > 0) return { kind: 'wait', waitMs };
-    const room = Math.min(DRAIN.claimRows - destination.pendingCount(), this.#core.maxQueueSize - this.#core.accounts.held);
+    const room = Math.min(DRAIN.claimRows - destination.pendingCount(), this.#rowBudget() - this.#drain.heldCount);
     return { kind: 'send', destination, room };
   }
 

@@ -55,6 +55,9 @@ export class OutboxDrain {
   /** Rows deleted or updated since this process last vacuumed the table, and the vacuum running now. */
   #churnedSinceVacuum = 0;
   #vacuuming = false;
+  #maintaining = false;
+  /** Looks made: where the next one starts. */
+  #looks = 0;
 
   readonly #outbox: PostgresOutbox;
   readonly #owner: string;
@@ -66,8 +69,8 @@ export class OutboxDrain {
     this.#handlers = handlers;
     // Background work: none of these timers keeps a host's process alive.
     this.#renewTimer = setInterval(() => this.#renewLeases(), outbox.limits.leaseMs / 3).unref();
-    this.#maintenanceTimer = setInterval(() => void this.#track(this.#maintain()), DRAIN.maintenanceIntervalMs).unref();
-    void this.#track(this.#maintain());
+    this.#maintenanceTimer = setInterval(() => this.#maintainOnce(), DRAIN.maintenanceIntervalMs).unref();
+    this.#maintainOnce();
     this.wake();
   }
 
@@ -86,6 +89,11 @@ export class OutboxDrain {
         this.wake();
       }
     });
+  }
+
+  /** Rows this process holds now: queued, or in a request. */
+  get heldCount(): number {
+    return this.#held.size;
   }
 
   /** A request ended: if rows were left waiting for room, look again. */
@@ -145,7 +153,7 @@ export class OutboxDrain {
     let nextLookMs: number = DRAIN.pollIntervalMs;
     this.#backlogged = false;
     try {
-      for (const { environmentKey, dueInMs } of await this.#outbox.dueEnvironments()) {
+      for (const { environmentKey, dueInMs } of this.#rotated(await this.#outbox.dueEnvironments())) {
         if (this.#stopped) return;
         if (dueInMs > 0) {
           nextLookMs = Math.min(nextLookMs, dueInMs);
@@ -158,6 +166,13 @@ export class OutboxDrain {
       this.#handlers.failed('reading the outbox', error);
     }
     if (!this.#stopped) this.#pollTimer = setTimeout(() => this.wake(), Math.max(1, nextLookMs)).unref();
+  }
+
+  /** Each look starts one environment further on: the first ones' claims would otherwise take the room every time. */
+  #rotated<T>(environments: T[]): T[] {
+    if (environments.length < 2) return environments;
+    const start = this.#looks++ % environments.length;
+    return [...environments.slice(start), ...environments.slice(0, start)];
   }
 
   /** Claims, drops or leaves an environment's due rows; returns when to look at it again, if sooner than the poll. */
@@ -192,6 +207,13 @@ export class OutboxDrain {
     if (this.#held.size === 0) return;
     const ids = [...this.#held];
     void this.#track(this.#outbox.renew(ids, this.#owner).catch((error: unknown) => this.#handlers.failed('renewing the lease on outbox rows', error)));
+  }
+
+  /** One maintenance run at a time: a long one is not overtaken by the next. */
+  #maintainOnce(): void {
+    if (this.#maintaining) return;
+    this.#maintaining = true;
+    void this.#track(this.#maintain().finally(() => (this.#maintaining = false)));
   }
 
   /** Drops what is past `maxAgeMs`, then the oldest beyond `maxRows`, a batch at a time. */

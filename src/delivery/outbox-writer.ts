@@ -38,8 +38,11 @@ export interface WriteItem {
 }
 
 export interface WriterHandlers {
-  /** True when this process should send the row itself, claimed at once; `already` rows of this group go there too. */
-  sendsHere(settings: ValidatedSettings, already: number): boolean;
+  /**
+   * True when this process should send the row itself, claimed at once; `already` rows of this
+   * group go to the same destination, `alreadyInGroup` to any.
+   */
+  sendsHere(settings: ValidatedSettings, already: number, alreadyInGroup: number): boolean;
   /** The group is in the outbox: `ids[i]` is item i's row, `sentHere[i]` whether this process claimed it. */
   committed(items: WriteItem[], ids: string[], sentHere: boolean[]): void;
   /** The group could not be written. */
@@ -78,6 +81,13 @@ export class OutboxWriter {
     else this.#timer ??= setTimeout(() => this.commitNow(), GROUP_COMMIT.delayMs);
   }
 
+  /** Closing gave up: what is gathered and not yet in a statement is handed back, not written. */
+  abandon(): WriteItem[] {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    return this.#takeAll();
+  }
+
   /** Commits the gathered group without waiting out the delay (flush, close). */
   commitNow(): void {
     clearTimeout(this.#timer);
@@ -105,11 +115,17 @@ export class OutboxWriter {
     } catch (error) {
       this.#failures++;
       this.#unavailableUntil = monotonicMs() + Math.min(GROUP_COMMIT.maxRetryAfterMs, GROUP_COMMIT.retryAfterMs * 2 ** (this.#failures - 1));
-      this.#handlers.failed(items, error);
+      // What gathered meanwhile goes too: it would wait a statement timeout per group otherwise.
+      this.#handlers.failed([...items, ...this.#takeAll()], error);
       return;
     }
     this.#failures = 0;
     this.#handlers.committed(items, ids, sentHere);
+  }
+
+  #takeAll(): WriteItem[] {
+    this.#groupBytes = 0;
+    return this.#group.splice(0);
   }
 
   #mayStartCommit(): boolean {
@@ -136,10 +152,14 @@ export class OutboxWriter {
 
   #chooseSentHere(items: WriteItem[]): boolean[] {
     const counts = new Map<ValidatedSettings, number>();
+    let inGroup = 0;
     return items.map(({ settings }) => {
       const already = counts.get(settings) ?? 0;
-      const here = this.#handlers.sendsHere(settings, already);
-      if (here) counts.set(settings, already + 1);
+      const here = this.#handlers.sendsHere(settings, already, inGroup);
+      if (here) {
+        counts.set(settings, already + 1);
+        inGroup++;
+      }
       return here;
     });
   }

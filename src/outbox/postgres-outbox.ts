@@ -90,10 +90,13 @@ export class PostgresOutbox {
     }
     const table = options.table ?? DEFAULTS.table;
     const quoted = quoteTableName(table, 'table');
+    // Its indexes are named after it, and PostgreSQL cuts names at 63 bytes.
+    if (table.split('.').at(-1)!.length > MAX_TABLE_NAME)
+      throw new TypeError(`PostgresOutbox option table: the table's name may have at most ${MAX_TABLE_NAME} characters`);
     this.#client = client;
     this.#sql = outboxStatements(quoted, table.split('.').at(-1)!);
     this.limits = {
-      leaseMs: positive(options.leaseMs, DEFAULTS.leaseMs, 'leaseMs'),
+      leaseMs: atLeast(MIN_LEASE_MS, positive(options.leaseMs, DEFAULTS.leaseMs, 'leaseMs'), 'leaseMs'),
       maxAgeMs: positive(options.maxAgeMs, DEFAULTS.maxAgeMs, 'maxAgeMs'),
       maxRows: positive(options.maxRows, DEFAULTS.maxRows, 'maxRows'),
       statementTimeoutMs: positive(options.statementTimeoutMs, DEFAULTS.statementTimeoutMs, 'statementTimeoutMs'),
@@ -189,10 +192,7 @@ export class PostgresOutbox {
   async trim(limit: number): Promise<number> {
     const [bound] = (await this.#query('counting outbox rows', this.#sql.rowBound, [])) as Array<{ bound: number }>;
     if (Number(bound?.bound ?? 0) <= this.limits.maxRows) return 0;
-    const [total] = (await this.#query('counting outbox rows', this.#sql.count, [])) as Array<{ count: number }>;
-    const excess = Number(total?.count ?? 0) - this.limits.maxRows;
-    if (excess <= 0) return 0;
-    return this.#count('deleting the oldest outbox rows', this.#sql.trim, [Math.min(excess, limit)]);
+    return this.#count('deleting the oldest outbox rows', this.#sql.trim, [this.limits.maxRows, limit]);
   }
 
   /**
@@ -250,6 +250,15 @@ const NEWLINE = Buffer.from('\n');
 /** Ids as decimal text (bigint), in numeric order. */
 function compareIds(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** The lease is renewed every third of it: a shorter one would renew all the time. */
+const MIN_LEASE_MS = 1_000;
+const MAX_TABLE_NAME = 48;
+
+function atLeast(minimum: number, value: number, name: string): number {
+  if (value < minimum) throw new TypeError(`PostgresOutbox option ${name} must be at least ${minimum}`);
+  return value;
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

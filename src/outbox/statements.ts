@@ -23,19 +23,24 @@ export interface OutboxStatements {
   renew: string;
   /** $1 environment key, $2 limit: claimable rows of an environment, deleted. */
   removeEnvironment: string;
-  /** $1 max age ms, $2 limit: returns the number deleted. */
+  /** $1 max age ms, $2 limit: rows older than that and not claimed now, deleted; returns the number deleted. */
   expire: string;
-  /** An upper bound of the row count, from the ids: cheap, read before counting. */
+  /** An upper bound of the row count, from the ids: cheap, read before looking further. */
   rowBound: string;
-  /** Exact count. */
-  count: string;
-  /** $1 limit: the oldest rows (any state), deleted; returns the number deleted. */
+  /**
+   * $1 max rows, $2 limit: the rows older than the newest `max rows` (and not claimed now),
+   * deleted; returns the number deleted. The boundary is found in the statement itself, so that
+   * replicas trimming at once delete the same rows, not twice as many.
+   */
   trim: string;
   /** Pending rows and the oldest age, per environment. */
   status: string;
   /** Reclaims deleted rows' space and refreshes the planner's figures; skipped when another vacuum holds the table. */
   vacuum: string;
 }
+
+/** A row no replica holds now: a row being sent is left to its sender. */
+const NOT_CLAIMED = '(claimed_by IS NULL OR available_at <= now())';
 
 export function outboxStatements(table: string, indexPrefix: string): OutboxStatements {
   const ms = (parameter: string): string => `${parameter}::float8 * interval '1 millisecond'`;
@@ -81,11 +86,14 @@ export function outboxStatements(table: string, indexPrefix: string): OutboxStat
       `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE environment_key = $1::text AND available_at <= now() LIMIT $2::int FOR UPDATE SKIP LOCKED)`,
     ),
     expire: counted(
-      `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE accepted_at < now() - ${ms('$1')} ORDER BY accepted_at LIMIT $2::int FOR UPDATE SKIP LOCKED)`,
+      `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE accepted_at < now() - ${ms('$1')} AND ${NOT_CLAIMED} ` +
+        'ORDER BY accepted_at LIMIT $2::int FOR UPDATE SKIP LOCKED)',
     ),
     rowBound: `SELECT coalesce(max(id) - min(id) + 1, 0)::float8 AS bound FROM ${table}`,
-    count: `SELECT count(*)::float8 AS count FROM ${table}`,
-    trim: counted(`DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} ORDER BY id LIMIT $1::int FOR UPDATE SKIP LOCKED)`),
+    trim: counted(
+      `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE id <= (SELECT id FROM ${table} ORDER BY id DESC OFFSET $1::int LIMIT 1) ` +
+        `AND ${NOT_CLAIMED} ORDER BY id LIMIT $2::int FOR UPDATE SKIP LOCKED)`,
+    ),
     status:
       'SELECT environment_key, count(*)::float8 AS pending, ' +
       `extract(epoch FROM now() - min(accepted_at)) * 1000 AS oldest_age_ms FROM ${table} GROUP BY environment_key ORDER BY environment_key`,
