@@ -6,8 +6,13 @@ const fs = require('node:fs');
 const path = require('node:path');
 const ts = require('typescript');
 
-const DIST = path.resolve(__dirname, '..', 'dist');
-const ENTRY_POINTS = ['index.d.ts', 'testing/index.d.ts'];
+const ROOT = path.resolve(__dirname, '..');
+const DIST = path.join(ROOT, 'dist');
+/** Every declaration `exports` names for `require` (the ES module wrappers' `.d.mts` re-export them). */
+const ENTRY_POINTS = Object.values(require(path.join(ROOT, 'package.json')).exports)
+  .map((target) => target?.require?.types)
+  .filter((types) => typeof types === 'string')
+  .map((types) => path.relative(DIST, path.join(ROOT, types)));
 
 function declarations(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
