@@ -198,7 +198,7 @@ async function rudderRedisContender(ctx) {
  */
 async function databaseLimit(ctx) {
   const { n, seed, environmentKey, dbBatch } = ctx;
-  const { outboxStatements } = require('../dist/outbox/statements');
+  const { outboxStatements, insertValues, idList } = require('../dist/outbox/statements');
   const sql = outboxStatements(`"${ctx.table}"`, ctx.table);
   const pool = newPool(ctx, { max: 1 });
   const statements = countStatements(pool);
@@ -212,26 +212,23 @@ async function databaseLimit(ctx) {
       for (let start = 0; start < n; start += dbBatch) {
         const events = [];
         for (let i = start; i < Math.min(start + dbBatch, n); i++) {
-          events.push(JSON.stringify(plugin.buildIdentifyMessage({ environmentKey, identity: { identifier: userIdOf(i) }, flags: flagsFor(seed, i) })));
+          const json = Buffer.from(
+            JSON.stringify(plugin.buildIdentifyMessage({ environmentKey, identity: { identifier: userIdOf(i) }, flags: flagsFor(seed, i) })),
+          );
+          bytes += json.length;
+          events.push({ environmentKey, json, acceptedAtMs: 0, mine: false });
         }
-        bytes += events.reduce((sum, e) => sum + Buffer.byteLength(e), 0);
-        groups.push({ count: events.length, text: events.join('\n') });
+        groups.push(events);
       }
       statements.reset();
     },
     async run() {
-      for (const group of groups) {
-        const acceptedMs = new Array(group.count).fill(Date.now());
-        await pool.query(sql.insert, [
-          new Array(group.count).fill(environmentKey),
-          group.text,
-          acceptedMs,
-          new Array(group.count).fill(false),
-          'bench-limit',
-          30_000,
-        ]);
+      for (const entries of groups) {
+        const acceptedAtMs = Date.now();
+        for (const entry of entries) entry.acceptedAtMs = acceptedAtMs;
+        await pool.query(sql.insert, insertValues(entries, 'bench-limit', 30_000));
         const claimed = await pool.query(sql.claim, [environmentKey, 'bench-limit', 30_000, dbBatch]);
-        await pool.query(sql.remove, [claimed.rows.map((r) => r.id)]);
+        await pool.query(sql.remove, [idList(claimed.rows.map((r) => String(r.id)))]);
         carried += claimed.rows.length;
       }
     },

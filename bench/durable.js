@@ -4,6 +4,7 @@
  *
  *   node bench/run.js --durable [--n 100000] [--rudder-n 200] [--rounds 3] [--kills 10] [--kill-rate 100]
  *   node bench/run.js --durable-outage [--outage-n 1000000]
+ *   node bench/run.js --durable --profile   (the timed runs write .cpuprofile files to bench/profiles/)
  *   node bench/run.js --durable --replot bench/results/durable.json   (tables and chart again from a run's figures)
  *
  * Contenders (bench/durable-contenders.js), each in its own process against the data plane
@@ -22,7 +23,7 @@ const { randomBytes } = require('node:crypto');
 const { parseArgs: parseCommandLine } = require('node:util');
 const { DURABLE_CONTENDERS } = require('./durable-contenders');
 const { startServer, closedPort, runProblems, jobFor } = require('./data-plane');
-const { forkJob } = require('./fork-job');
+const { forkJob, profilerArgv } = require('./fork-job');
 const { DEFAULT_SEED } = require('./workload');
 const { sleep } = require('./feeder');
 const { dropTable } = require('./outbox-table');
@@ -70,6 +71,7 @@ function parseArgs(argv) {
       'durable-outage': { type: 'boolean' },
       'rudder-single-processor': { type: 'boolean' },
       json: { type: 'boolean' },
+      profile: { type: 'boolean' },
       help: { type: 'boolean' },
       only: { type: 'string' },
       chart: { type: 'string' },
@@ -87,6 +89,7 @@ function parseArgs(argv) {
     outage: values['durable-outage'] === true,
     rudderMultiProcessor: !values['rudder-single-processor'],
     json: values.json === true,
+    profile: values.profile === true,
     only: values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(DURABLE_CONTENDERS),
     databaseUrl: values['database-url'],
     redisUrl: values['redis-url'],
@@ -166,7 +169,8 @@ async function measure(ctx, name) {
   const job = durableJob(args, name, n, server.url, { timeoutMs: 30_000 + n * (name === RUDDER ? 100 : 1) });
   await store.dropTables();
   await server.reset(n, args.seed);
-  const result = await forkJob('child.js', job).result();
+  const execArgv = args.profile && name !== RUDDER ? profilerArgv(name, n) : [];
+  const result = await forkJob('child.js', job, execArgv).result();
   result.server = await server.report();
   await store.dropTables();
   await store.deleteRedisKeys(job.redisPrefix);

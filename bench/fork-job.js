@@ -49,4 +49,13 @@ function forkJob(script, job, execArgv = []) {
   };
 }
 
-module.exports = { forkJob };
+/** Node flags that make a contender write a .cpuprofile to bench/profiles/ (`--profile`). */
+function profilerArgv(contender, n) {
+  return [
+    '--cpu-prof',
+    `--cpu-prof-dir=${path.join(__dirname, 'profiles')}`,
+    `--cpu-prof-name=${contender.replace(/\W+/g, '-')}-${n}-${Date.now()}.cpuprofile`,
+  ];
+}
+
+module.exports = { forkJob, profilerArgv };

@@ -18,7 +18,7 @@ const { CONTENDERS } = require('./contenders');
 const { DEFAULT_SEED } = require('./workload');
 const report = require('./report');
 const { startServer, closedPort, runProblems, jobFor } = require('./data-plane');
-const { forkJob } = require('./fork-job');
+const { forkJob, profilerArgv } = require('./fork-job');
 
 function parseArgs(argv) {
   const args = {
@@ -99,14 +99,7 @@ function parseArgs(argv) {
 }
 
 function runChild(job, args) {
-  const execArgv = [];
-  if (args.profile && job.contender.startsWith('plugin')) {
-    execArgv.push(
-      '--cpu-prof',
-      `--cpu-prof-dir=${path.join(__dirname, 'profiles')}`,
-      `--cpu-prof-name=${job.contender.replace(/\W+/g, '-')}-${job.n}-${Date.now()}.cpuprofile`,
-    );
-  }
+  const execArgv = args.profile && job.contender.startsWith('plugin') ? profilerArgv(job.contender, job.n) : [];
   return forkJob('child.js', job, execArgv).result();
 }
 

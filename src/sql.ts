@@ -50,7 +50,8 @@ export function driverError(error: unknown, values: readonly unknown[]): DriverE
   const { message, code } = (typeof error === 'object' && error !== null ? error : {}) as { message?: unknown; code?: unknown };
   let detail = typeof message === 'string' && message !== '' ? message : typeof code === 'string' ? code : 'the client rejected the query';
   for (const value of values) {
-    if (typeof value === 'string' && value !== '') detail = detail.split(value).join('(value not shown)');
+    const text = value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8') : value;
+    if (typeof text === 'string' && text !== '') detail = detail.split(text).join('(value not shown)');
   }
   return { detail, code: typeof code === 'string' ? code : undefined };
 }

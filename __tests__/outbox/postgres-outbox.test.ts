@@ -63,6 +63,33 @@ describe('PostgresOutbox (on the PostgreSQL or PGlite the notice above names)', 
     expect(claimed.map((row) => row.id)).toEqual(ids);
   });
 
+  it('keeps each row of a mixed group apart: its own environment, event, accepted time and claim', async () => {
+    const { outbox, table } = await freshOutbox();
+    // Keys and events that an array literal would have to quote, and text beyond ASCII.
+    const keys = ['env-a', 'env,"b"', 'env{c}\\', 'env-ü'];
+    const written: OutboxEntry[] = Array.from({ length: 12 }, (_, i) => ({
+      environmentKey: keys[i % keys.length]!,
+      json: Buffer.from(JSON.stringify({ userId: `user-${i}`, traits: { text: `ünïcode, "quoted", {braced} \\ ${i}`, emoji: '🚩' } })),
+      acceptedAtMs: 1_700_000_000_000 + i * 1_001,
+      mine: i % 3 === 0,
+    }));
+    const ids = await outbox.insert(written, 'replica-1');
+    const { rows } = await db.client.query(
+      `SELECT id::text AS row_id, environment_key, event, (extract(epoch FROM accepted_at) * 1000)::float8 AS accepted_ms, claimed_by, attempts FROM ${table} ORDER BY id`,
+      [],
+    );
+    expect(rows).toEqual(
+      written.map((entry, i) => ({
+        row_id: ids[i],
+        environment_key: entry.environmentKey,
+        event: entry.json.toString(),
+        accepted_ms: entry.acceptedAtMs,
+        claimed_by: entry.mine ? 'replica-1' : null,
+        attempts: entry.mine ? 1 : 0,
+      })),
+    );
+  });
+
   it('never gives the same row to two replicas: concurrent claims split the rows between them', async () => {
     const { outbox } = await freshOutbox();
     await outbox.insert(entries('env-a', 500), 'writer');

@@ -5,7 +5,9 @@
  */
 import { driverError, quoteTableName, type SqlClient } from '../sql';
 import { withTimeout } from '../timers';
-import { outboxStatements, type OutboxStatements } from './statements';
+import { idList, insertedIds, insertValues, outboxStatements, type OutboxEntry, type OutboxStatements } from './statements';
+
+export type { OutboxEntry };
 
 /** Options of `new PostgresOutbox(client, options)`. */
 export interface PostgresOutboxOptions {
@@ -63,15 +65,6 @@ export interface ClaimedRow {
   id: string;
   event: string;
   attempts: number;
-}
-
-/** One event to write: its environment, its JSON (UTF-8, no newline: JSON escapes them) and when the hook accepted it (epoch ms). @internal */
-export interface OutboxEntry {
-  environmentKey: string;
-  json: Buffer;
-  acceptedAtMs: number;
-  /** Claimed by the writer at once (it will send the row itself). */
-  mine: boolean;
 }
 
 /**
@@ -134,17 +127,13 @@ export class PostgresOutbox {
 
   /** Writes events in one statement; returns their row ids, in order. Used by the integration. @internal */
   async insert(entries: readonly OutboxEntry[], owner: string): Promise<string[]> {
-    const rows = (await this.#query('writing events to the outbox', this.#sql.insert, [
-      entries.map((entry) => entry.environmentKey),
-      joinLines(entries.map((entry) => entry.json)),
-      entries.map((entry) => entry.acceptedAtMs),
-      entries.map((entry) => entry.mine),
-      owner,
-      this.limits.leaseMs,
-    ])) as Array<{ id: number | string }>;
-    if (rows.length !== entries.length) throw new OutboxError(`writing events to the outbox stored ${rows.length} of ${entries.length} rows`, undefined);
+    const [row] = (await this.#query('writing events to the outbox', this.#sql.insert, insertValues(entries, owner, this.limits.leaseMs))) as Array<{
+      ids: string | null;
+    }>;
     // One statement's ids come from one sequence in the order its rows were made.
-    return rows.map((row) => String(row.id)).sort(compareIds);
+    const ids = insertedIds(row?.ids);
+    if (ids.length !== entries.length) throw new OutboxError(`writing events to the outbox stored ${ids.length} of ${entries.length} rows`, undefined);
+    return ids;
   }
 
   /** Takes up to `limit` claimable rows of an environment for `owner`, oldest due first. Used by the integration. @internal */
@@ -165,17 +154,17 @@ export class PostgresOutbox {
 
   /** Deletes delivered or refused rows. Used by the integration. @internal */
   async remove(ids: readonly string[]): Promise<void> {
-    await this.#query('deleting delivered outbox rows', this.#sql.remove, [ids]);
+    await this.#query('deleting delivered outbox rows', this.#sql.remove, [idList(ids)]);
   }
 
   /** Hands rows back, claimable by any replica after `delayMs`. Used by the integration. @internal */
   async release(ids: readonly string[], owner: string, delayMs: number): Promise<void> {
-    await this.#query('releasing outbox rows', this.#sql.release, [ids, owner, Math.max(0, delayMs)]);
+    await this.#query('releasing outbox rows', this.#sql.release, [idList(ids), owner, Math.max(0, delayMs)]);
   }
 
   /** Extends the lease on rows still being sent. Used by the integration. @internal */
   async renew(ids: readonly string[], owner: string): Promise<void> {
-    await this.#query('renewing the lease on outbox rows', this.#sql.renew, [ids, owner, this.limits.leaseMs]);
+    await this.#query('renewing the lease on outbox rows', this.#sql.renew, [idList(ids), owner, this.limits.leaseMs]);
   }
 
   /** Deletes up to `limit` claimable rows of an environment whose integration is gone; returns how many. Used by the integration. @internal */
@@ -236,16 +225,6 @@ function adviceFor(code: string | undefined): string {
       return '';
   }
 }
-
-/** The events as one text, a line each: one parameter, split again in SQL, instead of a text array to escape. */
-function joinLines(events: Buffer[]): string {
-  const parts: Buffer[] = [];
-  for (const event of events) parts.push(event, NEWLINE);
-  parts.pop();
-  return Buffer.concat(parts).toString('utf8');
-}
-
-const NEWLINE = Buffer.from('\n');
 
 /** Ids as decimal text (bigint), in numeric order. */
 function compareIds(a: string, b: string): number {

@@ -9,17 +9,17 @@
 export interface OutboxStatements {
   /** Creates the table and its indexes if absent. One script, several statements. */
   migrate: string;
-  /** $1 environment keys, $2 the events joined by newlines, $3 accepted-at epoch ms, $4 mine, $5 owner, $6 lease ms. */
+  /** The values from `insertValues()`; returns one row, `ids`: the new rows' ids in order, comma-separated. */
   insert: string;
   /** $1 environment key, $2 owner, $3 lease ms, $4 limit. */
   claim: string;
   /** Every environment that has rows, with how long until its earliest becomes claimable (ms, ≤ 0: now). */
   dueEnvironments: string;
-  /** $1 ids. */
+  /** $1 ids (`idList()`). */
   remove: string;
-  /** $1 ids, $2 owner, $3 delay ms: back to the outbox, claimable after the delay. */
+  /** $1 ids (`idList()`), $2 owner, $3 delay ms: back to the outbox, claimable after the delay. */
   release: string;
-  /** $1 ids, $2 owner, $3 lease ms. */
+  /** $1 ids (`idList()`), $2 owner, $3 lease ms. */
   renew: string;
   /** $1 environment key, $2 limit: claimable rows of an environment, deleted. */
   removeEnvironment: string;
@@ -61,11 +61,12 @@ export function outboxStatements(table: string, indexPrefix: string): OutboxStat
       `CREATE INDEX IF NOT EXISTS "${indexPrefix}_age" ON ${table} (accepted_at);`,
     ].join('\n'),
     insert:
-      `INSERT INTO ${table} (environment_key, event, accepted_at, attempts, available_at, claimed_by) ` +
-      `SELECT r.environment_key, r.event, to_timestamp(r.accepted_ms / 1000.0), CASE WHEN r.mine THEN 1 ELSE 0 END, ` +
-      `CASE WHEN r.mine THEN now() + ${ms('$6')} ELSE now() END, CASE WHEN r.mine THEN $5::text END ` +
-      `FROM unnest($1::text[], string_to_array($2::text, E'\\n'), $3::float8[], $4::boolean[]) WITH ORDINALITY ` +
-      'AS r(environment_key, event, accepted_ms, mine, ord) ORDER BY r.ord RETURNING id',
+      `WITH inserted AS (INSERT INTO ${table} (environment_key, event, accepted_at, attempts, available_at, claimed_by) ` +
+      `SELECT ($1::text[])[r.key], r.event, to_timestamp(r.accepted_ms / 1000), CASE WHEN r.mine THEN 1 ELSE 0 END, ` +
+      `CASE WHEN r.mine THEN now() + ${ms('$7')} ELSE now() END, CASE WHEN r.mine THEN $6::text END ` +
+      `FROM unnest(string_to_array(convert_from($2::bytea, 'UTF8'), E'\\n'), $3::int[], $4::float8[], $5::boolean[]) WITH ORDINALITY ` +
+      'AS r(event, key, accepted_ms, mine, ord) ORDER BY r.ord RETURNING id) ' +
+      "SELECT string_agg(id::text, ',' ORDER BY id) AS ids FROM inserted",
     claim:
       `UPDATE ${table} SET claimed_by = $2::text, available_at = now() + ${ms('$3')}, attempts = attempts + 1 ` +
       `WHERE id IN (SELECT id FROM ${table} WHERE environment_key = $1::text AND available_at <= now() ` +
@@ -100,3 +101,49 @@ export function outboxStatements(table: string, indexPrefix: string): OutboxStat
     vacuum: `VACUUM (SKIP_LOCKED, ANALYZE) ${table}`,
   };
 }
+
+/** One event to write: its environment, its JSON (UTF-8, no newline: JSON escapes them) and when the hook accepted it (epoch ms). */
+export interface OutboxEntry {
+  environmentKey: string;
+  json: Buffer;
+  acceptedAtMs: number;
+  /** Claimed by the writer at once (it will send the row itself). */
+  mine: boolean;
+}
+
+/**
+ * The values of `insert`: $1 the distinct environment keys, $2 the events as one UTF-8 text, a
+ * line each, $3 each event's environment (an index into $1), $4 accepted-at epoch ms, $5 mine,
+ * $6 owner, $7 lease ms. Written so that the driver passes them on as they are: the events'
+ * bytes without a decode and an encode, and the arrays as literals of numbers and booleans,
+ * which need no escaping, instead of arrays it would escape element by element.
+ */
+export function insertValues(entries: readonly OutboxEntry[], owner: string, leaseMs: number): unknown[] {
+  const keys = new Map<string, number>();
+  const events: Buffer[] = [];
+  const keyIndexes: number[] = [];
+  const acceptedMs: number[] = [];
+  const mine: string[] = [];
+  for (const entry of entries) {
+    let index = keys.get(entry.environmentKey);
+    if (index === undefined) keys.set(entry.environmentKey, (index = keys.size + 1));
+    events.push(entry.json, NEWLINE);
+    keyIndexes.push(index);
+    acceptedMs.push(Math.round(entry.acceptedAtMs));
+    mine.push(entry.mine ? 't' : 'f');
+  }
+  events.pop();
+  return [[...keys.keys()], Buffer.concat(events), `{${keyIndexes.join(',')}}`, `{${acceptedMs.join(',')}}`, `{${mine.join(',')}}`, owner, leaseMs];
+}
+
+/** Row ids as a bigint[] literal: ids are decimal digits, so it needs no escaping. */
+export function idList(ids: readonly string[]): string {
+  return `{${ids.join(',')}}`;
+}
+
+/** The ids an `insert` returned, in order. */
+export function insertedIds(ids: string | null | undefined): string[] {
+  return ids ? ids.split(',') : [];
+}
+
+const NEWLINE = Buffer.from('\n');
