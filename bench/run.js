@@ -13,7 +13,6 @@
  * plane verified exactly N distinct, correct events and the client reported no failure;
  * otherwise it is reported as FAILED and not timed. Exit code 1 when any run failed.
  */
-const path = require('node:path');
 const { CONTENDERS } = require('./contenders');
 const { DEFAULT_SEED } = require('./workload');
 const report = require('./report');
