@@ -88,7 +88,15 @@ async function outageMode(contender, deadline) {
   const t0 = Date.now();
   const sample = () => {
     const s = contender.stats();
-    samples.push({ ms: Date.now() - t0, received: s.received, persisted: s.persisted, rssMB: process.memoryUsage.rss() / 2 ** 20 });
+    const memory = process.memoryUsage();
+    samples.push({
+      ms: Date.now() - t0,
+      received: s.received,
+      persisted: s.persisted,
+      rssMB: memory.rss / 2 ** 20,
+      heapMB: memory.heapUsed / 2 ** 20,
+      externalMB: memory.external / 2 ** 20,
+    });
   };
   sample();
   const timer = setInterval(sample, job.sampleMs);
