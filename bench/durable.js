@@ -34,6 +34,8 @@ const OUTBOX = 'plugin + outbox';
 const MEMORY = 'plugin in memory';
 const RUDDER = 'rudder-sdk-node + Redis';
 const LIMIT = 'database limit';
+/** Issue 15's target: the outbox's events/s at least this share of the plugin in memory's. */
+const VS_MEMORY_TARGET = 0.5;
 const DELIVERING = [OUTBOX, MEMORY, RUDDER];
 // Tables of this run's own, so that two runs (a smoke test beside a bench) never share one.
 const RUN_ID = randomBytes(3).toString('hex');
@@ -391,9 +393,11 @@ function crashTable(crashes, args) {
     );
 }
 
-/** "rounds 0.45-0.70; " for several rounds' ratios. */
+/** "rounds LOW-HIGH; " for several rounds' ratios. */
 function spreadText(ratios) {
-  return ratios.length > 1 ? `rounds ${report.fmt(Math.min(...ratios))}-${report.fmt(Math.max(...ratios))}; ` : '';
+  if (ratios.length < 2) return '';
+  const below = ratios.filter((ratio) => ratio < VS_MEMORY_TARGET).length;
+  return `rounds ${report.fmt(Math.min(...ratios))}-${report.fmt(Math.max(...ratios))}, ${below} of ${ratios.length} below ${VS_MEMORY_TARGET}x; `;
 }
 
 function targetsTable(summary, crashes, results) {
@@ -410,11 +414,11 @@ function targetsTable(summary, crashes, results) {
   const vsMemory = memory && pairedRatio(results, summary, OUTBOX, MEMORY);
   check(
     'events/s vs plugin in memory (paired by round, median)',
-    '>= 0.5x',
+    `>= ${VS_MEMORY_TARGET}x`,
     vsMemory === undefined
       ? '-'
       : `${report.fmt(vsMemory)}x (${spreadText(roundRatios(results, OUTBOX, MEMORY))}ratio of the medians ${report.fmt(ratioOfMedians(summary, OUTBOX, MEMORY))}x)`,
-    vsMemory === undefined ? undefined : vsMemory >= 0.5,
+    vsMemory === undefined ? undefined : vsMemory >= VS_MEMORY_TARGET,
   );
   const vsRudder = rudder && ratio(ev, rudder.median('eventsPerSec'));
   check('events/s vs rudder-sdk-node + Redis', '>= 5x', `${report.fmt(vsRudder)}x`, vsRudder === undefined ? undefined : vsRudder >= 5);
@@ -490,7 +494,7 @@ function durableChart(args, machine, summary, crashes, results) {
           ],
         };
       }),
-      marks: memoryRate === undefined ? [] : [{ value: memoryRate / 2, label: 'target: 0.5x in memory' }],
+      marks: memoryRate === undefined ? [] : [{ value: memoryRate * VS_MEMORY_TARGET, label: `target: ${VS_MEMORY_TARGET}x in memory` }],
     },
     {
       title: 'Cost of the hook / identify() call, µs (lower is better)',
@@ -647,7 +651,6 @@ function leastSquares(points) {
   return { at: (x) => my + slope * (x - mx) };
 }
 
-/** RSS at the first sample with at least `events` kept. */
 /** A figure of the first sample taken once `events` were in the outbox. */
 function sampleAt(samples, events, figure) {
   const s = samples.find((x) => x.persisted >= events);

@@ -298,7 +298,7 @@ describeWithPostgresServer('Outbox crash suite')('the durable outbox across SIGK
           await locker.query(`LOCK TABLE ${table} IN SHARE ROW EXCLUSIVE MODE`);
           await eventually(async () => {
             const { rows } = await locker.query(
-              "SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock' AND query LIKE 'INSERT%'",
+              "SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO%'",
               [child.name],
             );
             return rows.length > 0;

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { OutboxError, PostgresOutbox, type OutboxEntry } from '../../src/outbox/postgres-outbox';
-import { outboxStatements } from '../../src/outbox/statements';
+import { OutboxError, PostgresOutbox } from '../../src/outbox/postgres-outbox';
+import { outboxStatements, type OutboxEntry } from '../../src/outbox/statements';
 import { openTestDatabase, type TestDatabase } from '../helpers/postgres';
 
 let db: TestDatabase;
@@ -63,8 +63,22 @@ describe('PostgresOutbox (on the PostgreSQL or PGlite the notice above names)', 
     expect(claimed.map((row) => row.id)).toEqual(ids);
   });
 
-  it('keeps each row of a mixed group apart: its own environment, event, accepted time and claim', async () => {
-    const { outbox, table } = await freshOutbox();
+  // node-postgres gets the events as bytes; any other client (PGlite among them) as text.
+  it.each([
+    ['as bytes, to a client with connect() (node-postgres)', true, 'object'],
+    ['as text, to any other client', false, 'string'],
+  ])('keeps each row of a mixed group apart, the events passed %s: its own environment, event, accepted time and claim', async (_, hasConnect, eventsType) => {
+    const table = `box_${++tableNumber}`;
+    const passed: unknown[] = [];
+    const client = {
+      query: (text: string, values: unknown[]) => {
+        if (text.includes('INSERT INTO')) passed.push(values[1]);
+        return db.client.query(text, values);
+      },
+      ...(hasConnect ? { connect: () => Promise.reject(new Error('the outbox never connects')) } : {}),
+    };
+    const outbox = new PostgresOutbox(client, { table });
+    await outbox.migrate();
     // Keys and events that an array literal would have to quote, and text beyond ASCII.
     const keys = ['env-a', 'env,"b"', 'env{c}\\', 'env-ü'];
     const written: OutboxEntry[] = Array.from({ length: 12 }, (_, i) => ({
@@ -74,6 +88,8 @@ describe('PostgresOutbox (on the PostgreSQL or PGlite the notice above names)', 
       mine: i % 3 === 0,
     }));
     const ids = await outbox.insert(written, 'replica-1');
+    expect(passed.map((value) => typeof value)).toEqual([eventsType]);
+    expect(Buffer.isBuffer(passed[0])).toBe(hasConnect);
     const { rows } = await db.client.query(
       `SELECT id::text AS row_id, environment_key, event, (extract(epoch FROM accepted_at) * 1000)::float8 AS accepted_ms, claimed_by, attempts FROM ${table} ORDER BY id`,
       [],

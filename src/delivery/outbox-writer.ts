@@ -4,7 +4,8 @@
  * commits are in flight the next group gathers, so the statement count falls as the load rises;
  * two let the database work on one group while the other's commit waits on its disk.
  */
-import type { OutboxEntry, PostgresOutbox } from '../outbox/postgres-outbox';
+import type { PostgresOutbox } from '../outbox/postgres-outbox';
+import type { OutboxEntry } from '../outbox/statements';
 import { monotonicMs } from '../timers';
 import type { ValidatedSettings } from '../types';
 import type { QueuedEvent } from './event-record';

@@ -5,9 +5,7 @@
  */
 import { driverError, quoteTableName, type SqlClient } from '../sql';
 import { withTimeout } from '../timers';
-import { idList, insertedIds, insertValues, outboxStatements, type OutboxEntry, type OutboxStatements } from './statements';
-
-export type { OutboxEntry };
+import { idList, insertedIds, insertValues, outboxStatements, type EventsParameter, type OutboxEntry, type OutboxStatements } from './statements';
 
 /** Options of `new PostgresOutbox(client, options)`. */
 export interface PostgresOutboxOptions {
@@ -76,6 +74,7 @@ export class PostgresOutbox {
   readonly limits: Readonly<Required<Omit<PostgresOutboxOptions, 'table'>>>;
   readonly #client: SqlClient;
   readonly #sql: OutboxStatements;
+  readonly #eventsAs: EventsParameter;
 
   constructor(client: SqlClient, options: PostgresOutboxOptions = {}) {
     if (typeof client?.query !== 'function') {
@@ -88,6 +87,7 @@ export class PostgresOutbox {
       throw new TypeError(`PostgresOutbox option table: the table's name may have at most ${MAX_TABLE_NAME} characters`);
     this.#client = client;
     this.#sql = outboxStatements(quoted, table.split('.').at(-1)!);
+    this.#eventsAs = sendsBytesAsTheyAre(client) ? 'bytes' : 'text';
     this.limits = {
       leaseMs: atLeast(MIN_LEASE_MS, positive(options.leaseMs, DEFAULTS.leaseMs, 'leaseMs'), 'leaseMs'),
       maxAgeMs: positive(options.maxAgeMs, DEFAULTS.maxAgeMs, 'maxAgeMs'),
@@ -127,7 +127,11 @@ export class PostgresOutbox {
 
   /** Writes events in one statement; returns their row ids, in order. Used by the integration. @internal */
   async insert(entries: readonly OutboxEntry[], owner: string): Promise<string[]> {
-    const [row] = (await this.#query('writing events to the outbox', this.#sql.insert, insertValues(entries, owner, this.limits.leaseMs))) as Array<{
+    const [row] = (await this.#query(
+      'writing events to the outbox',
+      this.#sql.insert[this.#eventsAs],
+      insertValues(entries, owner, this.limits.leaseMs, this.#eventsAs),
+    )) as Array<{
       ids: string | null;
     }>;
     // One statement's ids come from one sequence in the order its rows were made.
@@ -224,6 +228,15 @@ function adviceFor(code: string | undefined): string {
     default:
       return '';
   }
+}
+
+/**
+ * node-postgres's Pool and Client (they have `connect()`; PGlite has not) send a Buffer as a
+ * binary parameter, untouched. Any other client gets the events as text, which every client
+ * passes on as it is.
+ */
+function sendsBytesAsTheyAre(client: SqlClient): boolean {
+  return typeof (client as { connect?: unknown }).connect === 'function';
 }
 
 /** Ids as decimal text (bigint), in numeric order. */

@@ -9,8 +9,8 @@
 export interface OutboxStatements {
   /** Creates the table and its indexes if absent. One script, several statements. */
   migrate: string;
-  /** The values from `insertValues()`; returns one row, `ids`: the new rows' ids in order, comma-separated. */
-  insert: string;
+  /** For each way of passing the events, the insert of `insertValues()`; returns one row, `ids`: the new rows' ids in order, comma-separated. */
+  insert: Record<EventsParameter, string>;
   /** $1 environment key, $2 owner, $3 lease ms, $4 limit. */
   claim: string;
   /** Every environment that has rows, with how long until its earliest becomes claimable (ms, ≤ 0: now). */
@@ -42,6 +42,24 @@ export interface OutboxStatements {
 /** A row no replica holds now: a row being sent is left to its sender. */
 const NOT_CLAIMED = '(claimed_by IS NULL OR available_at <= now())';
 
+/**
+ * How a group's events reach the database: as their UTF-8 bytes, which node-postgres sends as a
+ * binary parameter untouched, or as one text, for clients that would write bytes out as hex
+ * (PGlite does, byte by byte).
+ */
+export type EventsParameter = 'bytes' | 'text';
+
+function insert(table: string, events: string, leaseMs: string): string {
+  return (
+    `WITH inserted AS (INSERT INTO ${table} (environment_key, event, accepted_at, attempts, available_at, claimed_by) ` +
+    `SELECT ($1::text[])[r.key], r.event, to_timestamp(r.accepted_ms / 1000), CASE WHEN r.mine THEN 1 ELSE 0 END, ` +
+    `CASE WHEN r.mine THEN now() + ${leaseMs} ELSE now() END, CASE WHEN r.mine THEN $6::text END ` +
+    `FROM unnest(string_to_array(${events}, E'\\n'), $3::int[], $4::float8[], $5::boolean[]) WITH ORDINALITY ` +
+    'AS r(event, key, accepted_ms, mine, ord) ORDER BY r.ord RETURNING id) ' +
+    "SELECT string_agg(id::text, ',' ORDER BY id) AS ids FROM inserted"
+  );
+}
+
 export function outboxStatements(table: string, indexPrefix: string): OutboxStatements {
   const ms = (parameter: string): string => `${parameter}::float8 * interval '1 millisecond'`;
   const counted = (deletion: string): string => `WITH deleted AS (${deletion} RETURNING 1) SELECT count(*)::int AS count FROM deleted`;
@@ -60,13 +78,10 @@ export function outboxStatements(table: string, indexPrefix: string): OutboxStat
       `CREATE INDEX IF NOT EXISTS "${indexPrefix}_claim" ON ${table} (environment_key, available_at);`,
       `CREATE INDEX IF NOT EXISTS "${indexPrefix}_age" ON ${table} (accepted_at);`,
     ].join('\n'),
-    insert:
-      `WITH inserted AS (INSERT INTO ${table} (environment_key, event, accepted_at, attempts, available_at, claimed_by) ` +
-      `SELECT ($1::text[])[r.key], r.event, to_timestamp(r.accepted_ms / 1000), CASE WHEN r.mine THEN 1 ELSE 0 END, ` +
-      `CASE WHEN r.mine THEN now() + ${ms('$7')} ELSE now() END, CASE WHEN r.mine THEN $6::text END ` +
-      `FROM unnest(string_to_array(convert_from($2::bytea, 'UTF8'), E'\\n'), $3::int[], $4::float8[], $5::boolean[]) WITH ORDINALITY ` +
-      'AS r(event, key, accepted_ms, mine, ord) ORDER BY r.ord RETURNING id) ' +
-      "SELECT string_agg(id::text, ',' ORDER BY id) AS ids FROM inserted",
+    insert: {
+      bytes: insert(table, "convert_from($2::bytea, 'UTF8')", ms('$7')),
+      text: insert(table, '$2::text', ms('$7')),
+    },
     claim:
       `UPDATE ${table} SET claimed_by = $2::text, available_at = now() + ${ms('$3')}, attempts = attempts + 1 ` +
       `WHERE id IN (SELECT id FROM ${table} WHERE environment_key = $1::text AND available_at <= now() ` +
@@ -112,13 +127,13 @@ export interface OutboxEntry {
 }
 
 /**
- * The values of `insert`: $1 the distinct environment keys, $2 the events as one UTF-8 text, a
- * line each, $3 each event's environment (an index into $1), $4 accepted-at epoch ms, $5 mine,
- * $6 owner, $7 lease ms. Written so that the driver passes them on as they are: the events'
- * bytes without a decode and an encode, and the arrays as literals of numbers and booleans,
- * which need no escaping, instead of arrays it would escape element by element.
+ * The values of `insert[eventsAs]`: $1 the distinct environment keys, $2 the events, a line each,
+ * $3 each event's environment (an index into $1), $4 accepted-at epoch ms (whole ms), $5 mine,
+ * $6 owner, $7 lease ms. Written so that the driver passes them on as they are: as bytes, the
+ * events need no decode and encode; the arrays are literals of numbers and booleans, which need
+ * no escaping, instead of arrays the driver would escape element by element.
  */
-export function insertValues(entries: readonly OutboxEntry[], owner: string, leaseMs: number): unknown[] {
+export function insertValues(entries: readonly OutboxEntry[], owner: string, leaseMs: number, eventsAs: EventsParameter): unknown[] {
   const keys = new Map<string, number>();
   const events: Buffer[] = [];
   const keyIndexes: number[] = [];
@@ -133,7 +148,16 @@ export function insertValues(entries: readonly OutboxEntry[], owner: string, lea
     mine.push(entry.mine ? 't' : 'f');
   }
   events.pop();
-  return [[...keys.keys()], Buffer.concat(events), `{${keyIndexes.join(',')}}`, `{${acceptedMs.join(',')}}`, `{${mine.join(',')}}`, owner, leaseMs];
+  const joined = Buffer.concat(events);
+  return [
+    [...keys.keys()],
+    eventsAs === 'bytes' ? joined : joined.toString('utf8'),
+    `{${keyIndexes.join(',')}}`,
+    `{${acceptedMs.join(',')}}`,
+    `{${mine.join(',')}}`,
+    owner,
+    leaseMs,
+  ];
 }
 
 /** Row ids as a bigint[] literal: ids are decimal digits, so it needs no escaping. */
